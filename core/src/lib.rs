@@ -1,0 +1,29 @@
+//! Sans-IO core of P2MP-FTP, point-to-multipoint reliable file transfer over UDP.
+//!
+//! Nothing here reads a clock, a socket or a file: time and datagrams are inputs; datagrams to
+//! send, timer deadlines and trace events are outputs. The same state machines run in the native
+//! nodes, in the simulator and in the browser.
+//!
+//! - [`wire`]: both dialects' codecs.
+//! - [`sender`] / [`receiver`]: the protocol's two sides.
+//! - [`rto`]: timeout policies.
+//! - [`trace`]: the typed event trace that viewers replay.
+//! - [`sim`]: a deterministic discrete-event simulator over a modelled network.
+
+pub mod error;
+pub mod receiver;
+pub mod rng;
+pub mod rto;
+pub mod sender;
+pub mod sim;
+pub mod time;
+pub mod trace;
+pub mod wire;
+
+pub use error::Error;
+pub use receiver::{Receiver, ReceiverConfig, ReceiverOutput, ReceiverStats};
+pub use rto::RtoPolicy;
+pub use sender::{Outcome, ReadRequest, ReceiverReport, Sender, SenderConfig, Transmit};
+pub use time::Instant;
+pub use trace::{EventKind, Node, TraceEvent, TxId};
+pub use wire::{Dialect, Packet, PacketKind, WireError};

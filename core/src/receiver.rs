@@ -1,0 +1,507 @@
+//! The server's side: one receiver with its loss service, as a sans-IO state machine.
+
+use crate::error::Error;
+use crate::rng::Rng;
+use crate::sender::Transmit;
+use crate::time::Instant;
+use crate::trace::{EventKind, Node, RejectReason, TraceEvent, TxId};
+use crate::wire::{Dialect, Packet, PacketKind};
+use core::time::Duration;
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+
+/// Receiver parameters.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ReceiverConfig {
+    /// Wire dialect.
+    pub dialect: Dialect,
+    /// Loss service probability `p`, in `[0, 1)`.
+    pub loss: f64,
+    /// Seed of the loss service's generator.
+    pub seed: u64,
+    /// This receiver's index in the sender's list, for the trace.
+    pub index: u16,
+    /// How long to keep answering retransmitted FINs after finishing.
+    pub linger: Duration,
+    /// Give up on a sender silent this long mid-transfer (`None`: wait forever).
+    pub idle_timeout: Option<Duration>,
+}
+
+impl Default for ReceiverConfig {
+    fn default() -> Self {
+        ReceiverConfig {
+            dialect: Dialect::Binary,
+            loss: 0.0,
+            seed: 0,
+            index: 0,
+            linger: Duration::from_secs(2),
+            idle_timeout: Some(Duration::from_secs(60)),
+        }
+    }
+}
+
+/// What the driver must act on, beyond datagrams and trace events.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ReceiverOutput {
+    /// A sender started a transfer; datagrams from other addresses are now ignored.
+    Started {
+        /// The sender's address.
+        peer: SocketAddr,
+    },
+    /// In-sequence payload: append it to the output.
+    Data(Vec<u8>),
+    /// The end of file arrived: the output is complete (rename it into place).
+    Finished {
+        /// File bytes received.
+        bytes: u64,
+        /// DATA segments received.
+        segments: u64,
+    },
+    /// The sender went silent mid-transfer: the output is incomplete (discard it).
+    Aborted {
+        /// Bytes received before giving up.
+        bytes: u64,
+    },
+    /// The linger period after finishing is over; the receiver will not answer any more.
+    Closed,
+}
+
+/// Counters of what the receiver saw.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ReceiverStats {
+    /// Datagrams handed to the receiver.
+    pub datagrams: u64,
+    /// Discarded by the loss service.
+    pub lost: u64,
+    /// Did not parse (framing).
+    pub malformed: u64,
+    /// Failed the checksum.
+    pub bad_checksum: u64,
+    /// From an address other than the sender's.
+    pub foreign: u64,
+    /// DATA received again.
+    pub duplicates: u64,
+    /// Well-formed but meaningless now.
+    pub unexpected: u64,
+    /// In-sequence segments written.
+    pub segments: u64,
+    /// Bytes written.
+    pub bytes: u64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    Idle,
+    Receiving,
+    Finished { until: Instant },
+    Closed,
+}
+
+/// One receiver (server) of a transfer.
+///
+/// Call order, for a driver: feed every datagram to [`Receiver::handle_datagram`] and timer
+/// expiries to [`Receiver::handle_timeout`]; after each, drain [`Receiver::poll_transmit`],
+/// [`Receiver::poll_output`] (writing data in order) and [`Receiver::poll_event`], then sleep
+/// until the next datagram or [`Receiver::poll_timeout`]. Stop after
+/// [`ReceiverOutput::Closed`] or [`ReceiverOutput::Aborted`].
+///
+/// As the protocol says, the ACK is queued before the payload is handed out for writing.
+#[derive(Debug)]
+pub struct Receiver {
+    cfg: ReceiverConfig,
+    rng: Rng,
+    phase: Phase,
+    peer: Option<SocketAddr>,
+    /// Binary: next segment number expected.
+    next_seq: u64,
+    /// Text: next byte offset expected.
+    next_offset: u64,
+    /// Text: the segment size, learnt from the first segment, to number trace events.
+    seg_size: Option<u64>,
+    last_heard: Instant,
+    replies: VecDeque<(Packet<'static>, Option<u32>)>,
+    outputs: VecDeque<ReceiverOutput>,
+    events: VecDeque<TraceEvent>,
+    next_tx: u64,
+    finished: bool,
+    stats: ReceiverStats,
+}
+
+impl Receiver {
+    /// A receiver waiting for its first datagram.
+    pub fn new(cfg: ReceiverConfig) -> Result<Self, Error> {
+        if !(0.0..1.0).contains(&cfg.loss) {
+            return Err(Error::BadProbability(cfg.loss));
+        }
+        Ok(Receiver {
+            rng: Rng::new(cfg.seed),
+            next_tx: TxId::base_for(Node::Server(cfg.index)),
+            cfg,
+            phase: Phase::Idle,
+            peer: None,
+            next_seq: 0,
+            next_offset: 0,
+            seg_size: None,
+            last_heard: Instant::ZERO,
+            replies: VecDeque::new(),
+            outputs: VecDeque::new(),
+            events: VecDeque::new(),
+            finished: false,
+            stats: ReceiverStats::default(),
+        })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &ReceiverConfig {
+        &self.cfg
+    }
+
+    /// Counters so far.
+    pub fn stats(&self) -> ReceiverStats {
+        self.stats
+    }
+
+    /// The sender being served, once one has started.
+    pub fn peer(&self) -> Option<SocketAddr> {
+        self.peer
+    }
+
+    /// Whether the end of file has arrived (the output is complete).
+    pub fn is_finished(&self) -> bool {
+        self.finished
+    }
+
+    /// Whether the receiver has stopped (lingered after finishing, or aborted).
+    pub fn is_closed(&self) -> bool {
+        self.phase == Phase::Closed
+    }
+
+    /// Processes one datagram from `from`. `tx` is the id of the transmission that carried it,
+    /// when the driver knows it (the simulator does; a real network does not).
+    pub fn handle_datagram(
+        &mut self,
+        now: Instant,
+        from: SocketAddr,
+        data: &[u8],
+        tx: Option<TxId>,
+    ) {
+        if self.phase == Phase::Closed {
+            return;
+        }
+        self.stats.datagrams += 1;
+        // The loss service comes before anything else, as in the original assignment.
+        if self.rng.next_f64() < self.cfg.loss {
+            self.stats.lost += 1;
+            let field = self.cfg.dialect.sequence_field(data);
+            let seq = field.and_then(|f| self.segment_of_field(f, data.len()));
+            self.event(now, EventKind::LossDrop { field }, seq, tx);
+            return;
+        }
+        if self.peer.is_some_and(|p| p != from) {
+            self.stats.foreign += 1;
+            self.event(
+                now,
+                EventKind::Reject {
+                    reason: RejectReason::Foreign,
+                },
+                None,
+                tx,
+            );
+            return;
+        }
+        let packet = match self.cfg.dialect.parse(data) {
+            Ok(p) => p,
+            Err(e) => {
+                let reason = if e.is_checksum() {
+                    self.stats.bad_checksum += 1;
+                    RejectReason::Checksum
+                } else {
+                    self.stats.malformed += 1;
+                    RejectReason::Malformed
+                };
+                let seq = self
+                    .cfg
+                    .dialect
+                    .sequence_field(data)
+                    .and_then(|f| self.segment_of_field(f, data.len()));
+                self.event(now, EventKind::Reject { reason }, seq, tx);
+                return;
+            }
+        };
+        if matches!(packet, Packet::Ack { .. }) {
+            self.stats.unexpected += 1;
+            self.event(
+                now,
+                EventKind::Reject {
+                    reason: RejectReason::Unexpected,
+                },
+                None,
+                tx,
+            );
+            return;
+        }
+        if self.seg_size.is_none() {
+            if let Packet::Data { seq: 0, payload } = packet {
+                self.seg_size = Some(payload.len() as u64);
+            }
+        }
+        let seg = self.segment_of(&packet);
+        self.event(
+            now,
+            EventKind::Arrive {
+                packet: packet.kind(),
+                bytes: data.len() as u32,
+            },
+            seg,
+            tx,
+        );
+        if self.phase == Phase::Idle {
+            self.phase = Phase::Receiving;
+            self.peer = Some(from);
+            self.outputs
+                .push_back(ReceiverOutput::Started { peer: from });
+        }
+        self.last_heard = now;
+        match (self.cfg.dialect, packet) {
+            (Dialect::Binary, Packet::Data { seq, payload }) => {
+                if u64::from(seq) == self.next_seq && self.phase == Phase::Receiving {
+                    self.reply(Packet::Ack { seq }, Some(seq));
+                    self.accept(now, seq, payload, tx);
+                    self.next_seq += 1;
+                } else {
+                    self.not_in_sequence(now, u64::from(seq) < self.next_seq, Some(seq), tx);
+                    if let Some(last) = self.next_seq.checked_sub(1) {
+                        // Last in-sequence segment; fits since it came off the wire.
+                        let last = last as u32;
+                        self.reply(Packet::Ack { seq: last }, Some(last));
+                    }
+                }
+            }
+            (
+                Dialect::Text,
+                Packet::Data {
+                    seq: offset,
+                    payload,
+                },
+            ) => {
+                let off = u64::from(offset);
+                if off == self.next_offset && self.phase == Phase::Receiving {
+                    self.reply(Packet::Ack { seq: offset }, seg);
+                    let s = seg.unwrap_or(0);
+                    self.accept(now, s, payload, tx);
+                    self.next_offset += payload.len() as u64;
+                } else if off < self.next_offset {
+                    self.not_in_sequence(now, true, seg, tx);
+                    self.reply(Packet::Ack { seq: offset }, seg);
+                } else {
+                    // Ahead of what we have: acknowledging it would lose the gap.
+                    self.not_in_sequence(now, false, seg, tx);
+                }
+            }
+            (Dialect::Binary, Packet::Fin { seq }) => {
+                self.reply(Packet::Fin { seq }, seg);
+                self.finish(now, seg);
+            }
+            (Dialect::Text, Packet::Fin { seq: offset }) => {
+                if u64::from(offset) == self.next_offset {
+                    self.reply(Packet::Ack { seq: offset }, seg);
+                    self.finish(now, seg);
+                } else {
+                    // An EOF at the wrong offset would make a short file look complete.
+                    self.stats.unexpected += 1;
+                    self.event(
+                        now,
+                        EventKind::Reject {
+                            reason: RejectReason::Unexpected,
+                        },
+                        seg,
+                        tx,
+                    );
+                }
+            }
+            (_, Packet::Ack { .. }) => {}
+        }
+    }
+
+    fn accept(&mut self, now: Instant, seq: u32, payload: &[u8], tx: Option<TxId>) {
+        self.stats.segments += 1;
+        self.stats.bytes += payload.len() as u64;
+        self.event(
+            now,
+            EventKind::Deliver {
+                bytes: payload.len() as u32,
+            },
+            Some(seq),
+            tx,
+        );
+        self.outputs
+            .push_back(ReceiverOutput::Data(payload.to_vec()));
+    }
+
+    fn not_in_sequence(
+        &mut self,
+        now: Instant,
+        duplicate: bool,
+        seq: Option<u32>,
+        tx: Option<TxId>,
+    ) {
+        if duplicate {
+            self.stats.duplicates += 1;
+            self.event(now, EventKind::Duplicate, seq, tx);
+        } else {
+            self.stats.unexpected += 1;
+            self.event(
+                now,
+                EventKind::Reject {
+                    reason: RejectReason::Unexpected,
+                },
+                seq,
+                tx,
+            );
+        }
+    }
+
+    fn finish(&mut self, now: Instant, seg: Option<u32>) {
+        // A retransmitted FIN while lingering restarts the linger: the sender is still asking.
+        self.phase = Phase::Finished {
+            until: now + self.cfg.linger,
+        };
+        if !self.finished {
+            self.finished = true;
+            self.event(
+                now,
+                EventKind::ReceiverFinished {
+                    bytes: self.stats.bytes,
+                },
+                seg,
+                None,
+            );
+            self.outputs.push_back(ReceiverOutput::Finished {
+                bytes: self.stats.bytes,
+                segments: self.stats.segments,
+            });
+        }
+    }
+
+    fn reply(&mut self, p: Packet<'static>, seq: Option<u32>) {
+        self.replies.push_back((p, seq));
+    }
+
+    /// Processes timer expiry (idle timeout, end of linger). Early calls do nothing.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        match self.phase {
+            Phase::Receiving => {
+                if self
+                    .cfg
+                    .idle_timeout
+                    .is_some_and(|idle| now >= self.last_heard + idle)
+                {
+                    self.phase = Phase::Closed;
+                    self.replies.clear();
+                    self.event(now, EventKind::ReceiverAborted, None, None);
+                    self.outputs.push_back(ReceiverOutput::Aborted {
+                        bytes: self.stats.bytes,
+                    });
+                }
+            }
+            Phase::Finished { until } if now >= until => {
+                self.phase = Phase::Closed;
+                self.outputs.push_back(ReceiverOutput::Closed);
+            }
+            _ => {}
+        }
+    }
+
+    /// When [`Receiver::handle_timeout`] should next be called.
+    #[must_use]
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        match self.phase {
+            Phase::Receiving => self.cfg.idle_timeout.map(|idle| self.last_heard + idle),
+            Phase::Finished { until } => Some(until),
+            Phase::Idle | Phase::Closed => None,
+        }
+    }
+
+    /// Writes the next reply into `buf` (replacing its contents) and says where it goes.
+    #[must_use]
+    pub fn poll_transmit(&mut self, now: Instant, buf: &mut Vec<u8>) -> Option<Transmit> {
+        let destination = self.peer?;
+        let (packet, seq) = self.replies.pop_front()?;
+        buf.clear();
+        // Replies are ACKs and FINs, which always encode.
+        self.cfg.dialect.emit(&packet, buf).ok()?;
+        let tx = TxId(self.next_tx);
+        self.next_tx += 1;
+        let kind = match packet {
+            Packet::Fin { .. } => PacketKind::Fin,
+            _ => PacketKind::Ack,
+        };
+        self.event(
+            now,
+            EventKind::Send {
+                packet: kind,
+                bytes: buf.len() as u32,
+                retx: false,
+            },
+            seq,
+            Some(tx),
+        );
+        Some(Transmit {
+            destination,
+            receiver: self.cfg.index,
+            size: buf.len(),
+        })
+    }
+
+    /// The next output for the driver.
+    #[must_use]
+    pub fn poll_output(&mut self) -> Option<ReceiverOutput> {
+        self.outputs.pop_front()
+    }
+
+    /// The next trace event.
+    #[must_use]
+    pub fn poll_event(&mut self) -> Option<TraceEvent> {
+        self.events.pop_front()
+    }
+
+    fn event(&mut self, t: Instant, kind: EventKind, seq: Option<u32>, tx: Option<TxId>) {
+        let mut ev = TraceEvent::new(t, Node::Server(self.cfg.index), kind)
+            .rx(self.cfg.index)
+            .tx(tx);
+        ev.seq = seq;
+        self.events.push_back(ev);
+    }
+
+    /// Segment number of a parsed packet, for the trace.
+    fn segment_of(&self, p: &Packet<'_>) -> Option<u32> {
+        match (self.cfg.dialect, *p) {
+            (Dialect::Binary, Packet::Data { seq, .. } | Packet::Ack { seq }) => Some(seq),
+            (Dialect::Binary, Packet::Fin { .. }) => u32::try_from(self.next_seq).ok(),
+            (
+                Dialect::Text,
+                Packet::Data { seq, .. } | Packet::Ack { seq } | Packet::Fin { seq },
+            ) => self.segment_of_offset(u64::from(seq)),
+        }
+    }
+
+    /// Segment number from a raw sequence field (loss service, rejects).
+    fn segment_of_field(&self, field: u32, len: usize) -> Option<u32> {
+        match self.cfg.dialect {
+            // A binary FIN's field is 0 but it is not segment 0.
+            Dialect::Binary if len == 8 => None,
+            Dialect::Binary => Some(field),
+            Dialect::Text => self.segment_of_offset(u64::from(field)),
+        }
+    }
+
+    fn segment_of_offset(&self, offset: u64) -> Option<u32> {
+        if offset == 0 {
+            return Some(0);
+        }
+        if offset == self.next_offset && self.finished {
+            return u32::try_from(self.stats.segments).ok();
+        }
+        self.seg_size.and_then(|s| u32::try_from(offset / s).ok())
+    }
+}
