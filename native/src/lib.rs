@@ -1,0 +1,1 @@
+//! Native nodes (placeholder, being written).
