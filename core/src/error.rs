@@ -17,7 +17,9 @@ pub enum Error {
         dialect: Dialect,
     },
     /// The file cannot be numbered in this dialect.
-    #[error("a file of {len} bytes is too large for the {dialect} dialect (at most {max} bytes at this MSS)")]
+    #[error(
+        "a file of {len} bytes is too large for the {dialect} dialect (at most {max} bytes at this MSS)"
+    )]
     FileTooLarge {
         /// File length.
         len: u64,
@@ -42,7 +44,9 @@ pub enum Error {
     #[error("invalid parameter: {0}")]
     BadParameter(String),
     /// The driver supplied a segment the sender did not ask for.
-    #[error("supplied segment {got} ({len} bytes) but the sender asked for segment {want} ({want_len} bytes)")]
+    #[error(
+        "supplied segment {got} ({len} bytes) but the sender asked for segment {want} ({want_len} bytes)"
+    )]
     UnexpectedSegment {
         /// Segment supplied.
         got: u32,

@@ -178,13 +178,7 @@ impl Receiver {
 
     /// Processes one datagram from `from`. `tx` is the id of the transmission that carried it,
     /// when the driver knows it (the simulator does; a real network does not).
-    pub fn handle_datagram(
-        &mut self,
-        now: Instant,
-        from: SocketAddr,
-        data: &[u8],
-        tx: Option<TxId>,
-    ) {
+    pub fn handle_datagram(&mut self, now: Instant, from: SocketAddr, data: &[u8], tx: Option<TxId>) {
         if self.phase == Phase::Closed {
             return;
         }
@@ -199,14 +193,7 @@ impl Receiver {
         }
         if self.peer.is_some_and(|p| p != from) {
             self.stats.foreign += 1;
-            self.event(
-                now,
-                EventKind::Reject {
-                    reason: RejectReason::Foreign,
-                },
-                None,
-                tx,
-            );
+            self.event(now, EventKind::Reject { reason: RejectReason::Foreign }, None, tx);
             return;
         }
         let packet = match self.cfg.dialect.parse(data) {
@@ -219,25 +206,15 @@ impl Receiver {
                     self.stats.malformed += 1;
                     RejectReason::Malformed
                 };
-                let seq = self
-                    .cfg
-                    .dialect
-                    .sequence_field(data)
-                    .and_then(|f| self.segment_of_field(f, data.len()));
+                let seq =
+                    self.cfg.dialect.sequence_field(data).and_then(|f| self.segment_of_field(f, data.len()));
                 self.event(now, EventKind::Reject { reason }, seq, tx);
                 return;
             }
         };
         if matches!(packet, Packet::Ack { .. }) {
             self.stats.unexpected += 1;
-            self.event(
-                now,
-                EventKind::Reject {
-                    reason: RejectReason::Unexpected,
-                },
-                None,
-                tx,
-            );
+            self.event(now, EventKind::Reject { reason: RejectReason::Unexpected }, None, tx);
             return;
         }
         if self.seg_size.is_none() {
@@ -246,20 +223,11 @@ impl Receiver {
             }
         }
         let seg = self.segment_of(&packet);
-        self.event(
-            now,
-            EventKind::Arrive {
-                packet: packet.kind(),
-                bytes: data.len() as u32,
-            },
-            seg,
-            tx,
-        );
+        self.event(now, EventKind::Arrive { packet: packet.kind(), bytes: data.len() as u32 }, seg, tx);
         if self.phase == Phase::Idle {
             self.phase = Phase::Receiving;
             self.peer = Some(from);
-            self.outputs
-                .push_back(ReceiverOutput::Started { peer: from });
+            self.outputs.push_back(ReceiverOutput::Started { peer: from });
         }
         self.last_heard = now;
         match (self.cfg.dialect, packet) {
@@ -277,13 +245,7 @@ impl Receiver {
                     }
                 }
             }
-            (
-                Dialect::Text,
-                Packet::Data {
-                    seq: offset,
-                    payload,
-                },
-            ) => {
+            (Dialect::Text, Packet::Data { seq: offset, payload }) => {
                 let off = u64::from(offset);
                 if off == self.next_offset && self.phase == Phase::Receiving {
                     self.reply(Packet::Ack { seq: offset }, seg);
@@ -309,14 +271,7 @@ impl Receiver {
                 } else {
                     // An EOF at the wrong offset would make a short file look complete.
                     self.stats.unexpected += 1;
-                    self.event(
-                        now,
-                        EventKind::Reject {
-                            reason: RejectReason::Unexpected,
-                        },
-                        seg,
-                        tx,
-                    );
+                    self.event(now, EventKind::Reject { reason: RejectReason::Unexpected }, seg, tx);
                 }
             }
             (_, Packet::Ack { .. }) => {}
@@ -326,56 +281,26 @@ impl Receiver {
     fn accept(&mut self, now: Instant, seq: u32, payload: &[u8], tx: Option<TxId>) {
         self.stats.segments += 1;
         self.stats.bytes += payload.len() as u64;
-        self.event(
-            now,
-            EventKind::Deliver {
-                bytes: payload.len() as u32,
-            },
-            Some(seq),
-            tx,
-        );
-        self.outputs
-            .push_back(ReceiverOutput::Data(payload.to_vec()));
+        self.event(now, EventKind::Deliver { bytes: payload.len() as u32 }, Some(seq), tx);
+        self.outputs.push_back(ReceiverOutput::Data(payload.to_vec()));
     }
 
-    fn not_in_sequence(
-        &mut self,
-        now: Instant,
-        duplicate: bool,
-        seq: Option<u32>,
-        tx: Option<TxId>,
-    ) {
+    fn not_in_sequence(&mut self, now: Instant, duplicate: bool, seq: Option<u32>, tx: Option<TxId>) {
         if duplicate {
             self.stats.duplicates += 1;
             self.event(now, EventKind::Duplicate, seq, tx);
         } else {
             self.stats.unexpected += 1;
-            self.event(
-                now,
-                EventKind::Reject {
-                    reason: RejectReason::Unexpected,
-                },
-                seq,
-                tx,
-            );
+            self.event(now, EventKind::Reject { reason: RejectReason::Unexpected }, seq, tx);
         }
     }
 
     fn finish(&mut self, now: Instant, seg: Option<u32>) {
         // A retransmitted FIN while lingering restarts the linger: the sender is still asking.
-        self.phase = Phase::Finished {
-            until: now + self.cfg.linger,
-        };
+        self.phase = Phase::Finished { until: now + self.cfg.linger };
         if !self.finished {
             self.finished = true;
-            self.event(
-                now,
-                EventKind::ReceiverFinished {
-                    bytes: self.stats.bytes,
-                },
-                seg,
-                None,
-            );
+            self.event(now, EventKind::ReceiverFinished { bytes: self.stats.bytes }, seg, None);
             self.outputs.push_back(ReceiverOutput::Finished {
                 bytes: self.stats.bytes,
                 segments: self.stats.segments,
@@ -390,19 +315,11 @@ impl Receiver {
     /// Processes timer expiry (idle timeout, end of linger). Early calls do nothing.
     pub fn handle_timeout(&mut self, now: Instant) {
         match self.phase {
-            Phase::Receiving => {
-                if self
-                    .cfg
-                    .idle_timeout
-                    .is_some_and(|idle| now >= self.last_heard + idle)
-                {
-                    self.phase = Phase::Closed;
-                    self.replies.clear();
-                    self.event(now, EventKind::ReceiverAborted, None, None);
-                    self.outputs.push_back(ReceiverOutput::Aborted {
-                        bytes: self.stats.bytes,
-                    });
-                }
+            Phase::Receiving if self.cfg.idle_timeout.is_some_and(|idle| now >= self.last_heard + idle) => {
+                self.phase = Phase::Closed;
+                self.replies.clear();
+                self.event(now, EventKind::ReceiverAborted, None, None);
+                self.outputs.push_back(ReceiverOutput::Aborted { bytes: self.stats.bytes });
             }
             Phase::Finished { until } if now >= until => {
                 self.phase = Phase::Closed;
@@ -438,19 +355,11 @@ impl Receiver {
         };
         self.event(
             now,
-            EventKind::Send {
-                packet: kind,
-                bytes: buf.len() as u32,
-                retx: false,
-            },
+            EventKind::Send { packet: kind, bytes: buf.len() as u32, retx: false },
             seq,
             Some(tx),
         );
-        Some(Transmit {
-            destination,
-            receiver: self.cfg.index,
-            size: buf.len(),
-        })
+        Some(Transmit { destination, receiver: self.cfg.index, size: buf.len(), tx, seq })
     }
 
     /// The next output for the driver.
@@ -466,9 +375,7 @@ impl Receiver {
     }
 
     fn event(&mut self, t: Instant, kind: EventKind, seq: Option<u32>, tx: Option<TxId>) {
-        let mut ev = TraceEvent::new(t, Node::Server(self.cfg.index), kind)
-            .rx(self.cfg.index)
-            .tx(tx);
+        let mut ev = TraceEvent::new(t, Node::Server(self.cfg.index), kind).rx(self.cfg.index).tx(tx);
         ev.seq = seq;
         self.events.push_back(ev);
     }
@@ -478,10 +385,9 @@ impl Receiver {
         match (self.cfg.dialect, *p) {
             (Dialect::Binary, Packet::Data { seq, .. } | Packet::Ack { seq }) => Some(seq),
             (Dialect::Binary, Packet::Fin { .. }) => u32::try_from(self.next_seq).ok(),
-            (
-                Dialect::Text,
-                Packet::Data { seq, .. } | Packet::Ack { seq } | Packet::Fin { seq },
-            ) => self.segment_of_offset(u64::from(seq)),
+            (Dialect::Text, Packet::Data { seq, .. } | Packet::Ack { seq } | Packet::Fin { seq }) => {
+                self.segment_of_offset(u64::from(seq))
+            }
         }
     }
 

@@ -30,9 +30,7 @@ pub enum RtoPolicy {
 
 impl Default for RtoPolicy {
     fn default() -> Self {
-        RtoPolicy::Fixed {
-            timeout: Duration::from_secs(1),
-        }
+        RtoPolicy::Fixed { timeout: Duration::from_secs(1) }
     }
 }
 
@@ -50,12 +48,8 @@ impl RtoPolicy {
     /// Checks that the durations make sense.
     pub fn validate(&self) -> Result<(), String> {
         match *self {
-            RtoPolicy::Fixed { timeout } if timeout.is_zero() => {
-                Err("timeout must be positive".into())
-            }
-            RtoPolicy::Adaptive { min, .. } if min.is_zero() => {
-                Err("minimum RTO must be positive".into())
-            }
+            RtoPolicy::Fixed { timeout } if timeout.is_zero() => Err("timeout must be positive".into()),
+            RtoPolicy::Adaptive { min, .. } if min.is_zero() => Err("minimum RTO must be positive".into()),
             RtoPolicy::Adaptive { min, max, .. } if min > max => {
                 Err(format!("minimum RTO {min:?} exceeds maximum {max:?}"))
             }
@@ -94,12 +88,7 @@ impl RttEstimator {
             RtoPolicy::Fixed { timeout } => timeout,
             RtoPolicy::Adaptive { initial, min, max } => initial.clamp(min, max),
         };
-        RttEstimator {
-            policy,
-            srtt: None,
-            rttvar: Duration::ZERO,
-            rto,
-        }
+        RttEstimator { policy, srtt: None, rttvar: Duration::ZERO, rto }
     }
 
     /// The timeout to arm now.
@@ -129,7 +118,7 @@ impl RttEstimator {
                 self.rttvar = rtt / 2;
             }
             Some(srtt) => {
-                let err = if srtt > rtt { srtt - rtt } else { rtt - srtt };
+                let err = srtt.abs_diff(rtt);
                 // RTTVAR <- 3/4 RTTVAR + 1/4 |SRTT - R'|, SRTT <- 7/8 SRTT + 1/8 R'
                 self.rttvar = (self.rttvar * 3 + err) / 4;
                 self.srtt = Some((srtt * 7 + rtt) / 8);
@@ -149,7 +138,7 @@ impl RttEstimator {
 }
 
 /// Serialises a `Duration` as whole microseconds, the trace's unit.
-mod micros {
+pub(crate) mod micros {
     use core::time::Duration;
     use serde::{Deserialize, Deserializer, Serializer};
 
@@ -178,11 +167,8 @@ mod tests {
 
     #[test]
     fn adaptive_follows_rfc6298() {
-        let policy = RtoPolicy::Adaptive {
-            initial: Duration::from_secs(1),
-            min: MS,
-            max: Duration::from_secs(60),
-        };
+        let policy =
+            RtoPolicy::Adaptive { initial: Duration::from_secs(1), min: MS, max: Duration::from_secs(60) };
         let mut e = RttEstimator::new(policy);
         assert_eq!(e.rto(), Duration::from_secs(1));
         // First sample R=100ms: SRTT=100, RTTVAR=50, RTO=100+200=300ms.
@@ -199,11 +185,7 @@ mod tests {
 
     #[test]
     fn adaptive_respects_bounds() {
-        let policy = RtoPolicy::Adaptive {
-            initial: MS * 500,
-            min: MS * 20,
-            max: MS * 800,
-        };
+        let policy = RtoPolicy::Adaptive { initial: MS * 500, min: MS * 20, max: MS * 800 };
         let mut e = RttEstimator::new(policy);
         e.on_sample(Duration::from_micros(50));
         assert_eq!(e.rto(), MS * 20);
@@ -211,18 +193,8 @@ mod tests {
             e.on_timeout();
         }
         assert_eq!(e.rto(), MS * 800);
-        assert!(RtoPolicy::Adaptive {
-            initial: MS,
-            min: MS * 2,
-            max: MS
-        }
-        .validate()
-        .is_err());
-        assert!(RtoPolicy::Fixed {
-            timeout: Duration::ZERO
-        }
-        .validate()
-        .is_err());
+        assert!(RtoPolicy::Adaptive { initial: MS, min: MS * 2, max: MS }.validate().is_err());
+        assert!(RtoPolicy::Fixed { timeout: Duration::ZERO }.validate().is_err());
     }
 
     #[test]

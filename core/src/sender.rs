@@ -23,12 +23,7 @@ pub struct SenderConfig {
 
 impl Default for SenderConfig {
     fn default() -> Self {
-        SenderConfig {
-            mss: 500,
-            dialect: Dialect::Binary,
-            policy: RtoPolicy::default(),
-            max_timeouts: 10,
-        }
+        SenderConfig { mss: 500, dialect: Dialect::Binary, policy: RtoPolicy::default(), max_timeouts: 10 }
     }
 }
 
@@ -37,17 +32,11 @@ impl SenderConfig {
     pub fn validate(&self, file_len: u64) -> Result<u64, Error> {
         let max = self.dialect.max_mss();
         if self.mss == 0 || self.mss > max {
-            return Err(Error::BadMss {
-                mss: self.mss,
-                max,
-                dialect: self.dialect,
-            });
+            return Err(Error::BadMss { mss: self.mss, max, dialect: self.dialect });
         }
         self.policy.validate().map_err(Error::BadParameter)?;
         if self.max_timeouts == 0 {
-            return Err(Error::BadParameter(
-                "max-timeouts must be at least 1".into(),
-            ));
+            return Err(Error::BadParameter("max-timeouts must be at least 1".into()));
         }
         let segments = file_len.div_ceil(self.mss as u64);
         let max_len = match self.dialect {
@@ -57,11 +46,7 @@ impl SenderConfig {
             Dialect::Text => u64::from(u32::MAX),
         };
         if file_len > max_len {
-            return Err(Error::FileTooLarge {
-                len: file_len,
-                max: max_len,
-                dialect: self.dialect,
-            });
+            return Err(Error::FileTooLarge { len: file_len, max: max_len, dialect: self.dialect });
         }
         Ok(segments)
     }
@@ -88,6 +73,10 @@ pub struct Transmit {
     pub receiver: u16,
     /// Datagram length (the buffer's length).
     pub size: usize,
+    /// Transmission id, as on the trace's `Send` event.
+    pub tx: TxId,
+    /// Segment number, as on the trace's `Send` event.
+    pub seq: Option<u32>,
 }
 
 /// What became of a receiver.
@@ -238,11 +227,7 @@ impl Sender {
             next_tx: TxId::base_for(Node::Client),
             first_send: None,
             end: None,
-            totals: TransferTotals {
-                bytes: file_len,
-                segments,
-                ..Default::default()
-            },
+            totals: TransferTotals { bytes: file_len, segments, ..Default::default() },
             ignored: Ignored::default(),
             cfg,
         };
@@ -325,11 +310,7 @@ impl Sender {
         }
         let offset = u64::from(self.seq) * self.cfg.mss as u64;
         let len = (self.file_len - offset).min(self.cfg.mss as u64) as usize;
-        Some(ReadRequest {
-            seq: self.seq,
-            offset,
-            len,
-        })
+        Some(ReadRequest { seq: self.seq, offset, len })
     }
 
     /// Hands over the bytes asked for by [`Sender::poll_read`].
@@ -375,13 +356,8 @@ impl Sender {
             }
             buf.clear();
             let packet = match self.phase {
-                Phase::Data => Packet::Data {
-                    seq: self.wire_seq(),
-                    payload: &self.payload,
-                },
-                Phase::Fin => Packet::Fin {
-                    seq: self.wire_seq(),
-                },
+                Phase::Data => Packet::Data { seq: self.wire_seq(), payload: &self.payload },
+                Phase::Fin => Packet::Fin { seq: self.wire_seq() },
                 Phase::Done => return None,
             };
             // Cannot fail: MSS and file length were validated, and the payload is never empty.
@@ -406,27 +382,16 @@ impl Sender {
             let tx = TxId(self.next_tx);
             self.next_tx += 1;
             let seq = self.seq;
-            self.event(
-                now,
-                EventKind::Send {
-                    packet: kind,
-                    bytes: buf.len() as u32,
-                    retx,
-                },
-            );
+            self.event(now, EventKind::Send { packet: kind, bytes: buf.len() as u32, retx });
             self.tag_last(i, seq, Some(tx));
-            self.event(
-                now,
-                EventKind::TimerArmed {
-                    deadline,
-                    rto_micros: rto.as_micros() as u64,
-                },
-            );
+            self.event(now, EventKind::TimerArmed { deadline, rto_micros: rto.as_micros() as u64 });
             self.tag_last(i, seq, None);
             return Some(Transmit {
                 destination: self.peers[idx].addr,
                 receiver: i,
                 size: buf.len(),
+                tx,
+                seq: Some(seq),
             });
         }
         None
@@ -438,11 +403,7 @@ impl Sender {
         if self.phase == Phase::Done {
             return None;
         }
-        self.peers
-            .iter()
-            .filter(|p| p.pending)
-            .filter_map(|p| p.deadline)
-            .min()
+        self.peers.iter().filter(|p| p.pending).filter_map(|p| p.deadline).min()
     }
 
     /// The next trace event.
@@ -453,21 +414,10 @@ impl Sender {
 
     /// Processes a datagram from `from`. `tx` is the id of the transmission that carried it, when
     /// the driver knows it (the simulator does; a real network does not).
-    pub fn handle_datagram(
-        &mut self,
-        now: Instant,
-        from: SocketAddr,
-        data: &[u8],
-        tx: Option<TxId>,
-    ) {
+    pub fn handle_datagram(&mut self, now: Instant, from: SocketAddr, data: &[u8], tx: Option<TxId>) {
         let Some(idx) = self.peers.iter().position(|p| p.addr == from) else {
             self.ignored.foreign += 1;
-            self.event(
-                now,
-                EventKind::Reject {
-                    reason: RejectReason::Foreign,
-                },
-            );
+            self.event(now, EventKind::Reject { reason: RejectReason::Foreign });
             self.tag_last_tx(tx);
             return;
         };
@@ -476,11 +426,7 @@ impl Sender {
             Ok(p) => p,
             Err(e) => {
                 self.ignored.malformed += 1;
-                let reason = if e.is_checksum() {
-                    RejectReason::Checksum
-                } else {
-                    RejectReason::Malformed
-                };
+                let reason = if e.is_checksum() { RejectReason::Checksum } else { RejectReason::Malformed };
                 self.event(now, EventKind::Reject { reason });
                 self.tag_last(i, self.seq, tx);
                 return;
@@ -488,13 +434,7 @@ impl Sender {
         };
         let kind = packet.kind();
         let seg = self.segment_of(&packet);
-        self.event(
-            now,
-            EventKind::Arrive {
-                packet: kind,
-                bytes: data.len() as u32,
-            },
-        );
+        self.event(now, EventKind::Arrive { packet: kind, bytes: data.len() as u32 });
         if let Some(ev) = self.events.back_mut() {
             ev.rx = Some(i);
             ev.seq = seg;
@@ -509,12 +449,7 @@ impl Sender {
         if !awaited || !self.peers[idx].pending {
             // A stale or duplicate ACK: the receiver is alive but this is not progress.
             self.ignored.unexpected += 1;
-            self.event(
-                now,
-                EventKind::Reject {
-                    reason: RejectReason::Unexpected,
-                },
-            );
+            self.event(now, EventKind::Reject { reason: RejectReason::Unexpected });
             self.tag_last(i, seg.unwrap_or(self.seq), tx);
             return;
         }
@@ -528,8 +463,7 @@ impl Sender {
         };
         if let Some(rtt) = sample {
             if p.est.on_sample(rtt) {
-                let (srtt, rttvar, rto) =
-                    (p.est.srtt().unwrap_or(rtt), p.est.rttvar(), p.est.rto());
+                let (srtt, rttvar, rto) = (p.est.srtt().unwrap_or(rtt), p.est.rttvar(), p.est.rto());
                 self.event(
                     now,
                     EventKind::RttSample {
@@ -547,12 +481,7 @@ impl Sender {
             Phase::Fin => {
                 self.peers[idx].outcome = Outcome::Finished;
                 self.totals.finished += 1;
-                self.event(
-                    now,
-                    EventKind::ReceiverFinished {
-                        bytes: self.file_len,
-                    },
-                );
+                self.event(now, EventKind::ReceiverFinished { bytes: self.file_len });
                 self.tag_last(i, self.seq, None);
             }
             Phase::Done => {}
@@ -596,13 +525,7 @@ impl Sender {
         }
         let seq = self.seq;
         let field = self.wire_seq();
-        self.event(
-            now,
-            EventKind::TimerFired {
-                field,
-                receivers: resend.clone(),
-            },
-        );
+        self.event(now, EventKind::TimerFired { field, receivers: resend.clone() });
         if let Some(ev) = self.events.back_mut() {
             ev.seq = Some(seq);
         }
@@ -689,8 +612,7 @@ impl Sender {
     }
 
     fn event(&mut self, t: Instant, kind: EventKind) {
-        self.events
-            .push_back(TraceEvent::new(t, Node::Client, kind));
+        self.events.push_back(TraceEvent::new(t, Node::Client, kind));
     }
 
     fn tag_last(&mut self, rx: u16, seq: u32, tx: Option<TxId>) {

@@ -10,9 +10,7 @@ use core::time::Duration;
 use serde::{Deserialize, Serialize};
 
 /// A point in time, in microseconds since the driver's epoch.
-#[derive(
-    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
-)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct Instant {
     micros: u64,
@@ -29,9 +27,7 @@ impl Instant {
 
     /// An instant `millis` milliseconds after the epoch.
     pub const fn from_millis(millis: u64) -> Self {
-        Instant {
-            micros: millis.saturating_mul(1000),
-        }
+        Instant { micros: millis.saturating_mul(1000) }
     }
 
     /// Microseconds since the epoch.
@@ -58,9 +54,7 @@ fn micros_of(d: Duration) -> u64 {
 impl Add<Duration> for Instant {
     type Output = Instant;
     fn add(self, rhs: Duration) -> Instant {
-        Instant {
-            micros: self.micros.saturating_add(micros_of(rhs)),
-        }
+        Instant { micros: self.micros.saturating_add(micros_of(rhs)) }
     }
 }
 
@@ -80,12 +74,7 @@ impl Sub<Instant> for Instant {
 
 impl fmt::Display for Instant {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}.{:06}s",
-            self.micros / 1_000_000,
-            self.micros % 1_000_000
-        )
+        write!(f, "{}.{:06}s", self.micros / 1_000_000, self.micros % 1_000_000)
     }
 }
 
@@ -99,10 +88,7 @@ mod tests {
         assert_eq!(a + Duration::from_micros(250), Instant::from_micros(5250));
         assert_eq!(Instant::ZERO - a, Duration::ZERO);
         assert_eq!(a - Instant::ZERO, Duration::from_millis(5));
-        assert_eq!(
-            Instant::from_micros(u64::MAX) + Duration::from_secs(1),
-            Instant::from_micros(u64::MAX)
-        );
+        assert_eq!(Instant::from_micros(u64::MAX) + Duration::from_secs(1), Instant::from_micros(u64::MAX));
         assert_eq!(Instant::from_micros(1_500_000).to_string(), "1.500000s");
     }
 }

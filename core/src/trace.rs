@@ -75,10 +75,7 @@ pub struct TraceHeader {
 impl TraceHeader {
     /// A header of the current schema.
     pub fn new(source: TraceSource) -> Self {
-        TraceHeader {
-            schema: SCHEMA_VERSION,
-            source,
-        }
+        TraceHeader { schema: SCHEMA_VERSION, source }
     }
 }
 
@@ -252,14 +249,7 @@ pub enum EventKind {
 impl TraceEvent {
     /// An event with no receiver, segment or transmission attached.
     pub fn new(t: Instant, node: Node, kind: EventKind) -> Self {
-        TraceEvent {
-            t,
-            node,
-            rx: None,
-            seq: None,
-            tx: None,
-            kind,
-        }
+        TraceEvent { t, node, rx: None, seq: None, tx: None, kind }
     }
 
     /// Attaches the receiver concerned.
@@ -301,11 +291,7 @@ mod tests {
         let ev = TraceEvent::new(
             Instant::from_micros(1500),
             Node::Client,
-            EventKind::Send {
-                packet: PacketKind::Data,
-                bytes: 508,
-                retx: true,
-            },
+            EventKind::Send { packet: PacketKind::Data, bytes: 508, retx: true },
         )
         .rx(2)
         .seq(17)
@@ -315,10 +301,7 @@ mod tests {
             json,
             r#"{"t":1500,"node":"client","rx":2,"seq":17,"tx":99,"ev":"send","packet":"data","bytes":508,"retx":true}"#
         );
-        assert_eq!(
-            serde_json::from_str::<TraceEvent>(&json).expect("parse"),
-            ev
-        );
+        assert_eq!(serde_json::from_str::<TraceEvent>(&json).expect("parse"), ev);
 
         let start = TraceEvent::new(
             Instant::ZERO,
@@ -329,35 +312,21 @@ mod tests {
                 segments: 3,
                 receivers: vec!["a".into()],
                 dialect: Dialect::Text,
-                policy: RtoPolicy::Fixed {
-                    timeout: Duration::from_secs(1),
-                },
+                policy: RtoPolicy::Fixed { timeout: Duration::from_secs(1) },
                 max_timeouts: 5,
             },
         );
         let json = serde_json::to_string(&start).expect("serialise");
-        assert_eq!(
-            serde_json::from_str::<TraceEvent>(&json).expect("parse"),
-            start
-        );
+        assert_eq!(serde_json::from_str::<TraceEvent>(&json).expect("parse"), start);
     }
 
     #[test]
     fn header_and_event_lines_are_told_apart() {
-        let h = TraceHeader::new(TraceSource::Native {
-            node: Node::Client,
-            addr: "127.0.0.1:1".into(),
-        });
+        let h = TraceHeader::new(TraceSource::Native { node: Node::Client, addr: "127.0.0.1:1".into() });
         let line = serde_json::to_string(&h).expect("serialise");
-        assert_eq!(
-            serde_json::from_str::<TraceLine>(&line).expect("parse"),
-            TraceLine::Header(h)
-        );
+        assert_eq!(serde_json::from_str::<TraceLine>(&line).expect("parse"), TraceLine::Header(h));
         let ev = TraceEvent::new(Instant::ZERO, Node::Client, EventKind::SegmentComplete).seq(0);
         let line = serde_json::to_string(&ev).expect("serialise");
-        assert_eq!(
-            serde_json::from_str::<TraceLine>(&line).expect("parse"),
-            TraceLine::Event(ev)
-        );
+        assert_eq!(serde_json::from_str::<TraceLine>(&line).expect("parse"), TraceLine::Event(ev));
     }
 }

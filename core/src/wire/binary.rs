@@ -14,10 +14,7 @@ pub(super) fn sequence_field(d: &[u8]) -> Option<u32> {
 
 pub(super) fn parse(d: &[u8]) -> Result<Packet<'_>, WireError> {
     let Some((header, payload)) = d.split_first_chunk::<HEADER_LEN>() else {
-        return Err(WireError::Truncated {
-            len: d.len(),
-            min: HEADER_LEN,
-        });
+        return Err(WireError::Truncated { len: d.len(), min: HEADER_LEN });
     };
     let seq = u32::from_be_bytes([header[0], header[1], header[2], header[3]]);
     let field = u16::from_be_bytes([header[4], header[5]]);
@@ -29,11 +26,7 @@ pub(super) fn parse(d: &[u8]) -> Result<Packet<'_>, WireError> {
             }
             let computed = internet_checksum(payload);
             if computed != field {
-                return Err(WireError::BadChecksum {
-                    seq,
-                    carried: field,
-                    computed,
-                });
+                return Err(WireError::BadChecksum { seq, carried: field, computed });
             }
             Ok(Packet::Data { seq, payload })
         }
@@ -57,16 +50,10 @@ pub(super) fn parse(d: &[u8]) -> Result<Packet<'_>, WireError> {
 
 fn control(kind: PacketKind, rest: &[u8], field: u16) -> Result<(), WireError> {
     if !rest.is_empty() {
-        return Err(WireError::BadControl {
-            kind,
-            what: format!("{} trailing bytes", rest.len()),
-        });
+        return Err(WireError::BadControl { kind, what: format!("{} trailing bytes", rest.len()) });
     }
     if field != 0 {
-        return Err(WireError::BadControl {
-            kind,
-            what: format!("checksum field {field:#06x} is not zero"),
-        });
+        return Err(WireError::BadControl { kind, what: format!("checksum field {field:#06x} is not zero") });
     }
     Ok(())
 }
@@ -100,18 +87,9 @@ mod tests {
     #[test]
     fn data_bytes_by_hand() {
         // seq 1, payload "ABC": checksum 0x7BBD (see checksum tests).
-        let v = emit_vec(Packet::Data {
-            seq: 1,
-            payload: b"ABC",
-        });
+        let v = emit_vec(Packet::Data { seq: 1, payload: b"ABC" });
         assert_eq!(v, [0, 0, 0, 1, 0x7B, 0xBD, 0x55, 0x55, b'A', b'B', b'C']);
-        assert_eq!(
-            Binary.parse(&v),
-            Ok(Packet::Data {
-                seq: 1,
-                payload: b"ABC"
-            })
-        );
+        assert_eq!(Binary.parse(&v), Ok(Packet::Data { seq: 1, payload: b"ABC" }));
         assert_eq!(Binary.sequence_field(&v), Some(1));
     }
 
@@ -127,62 +105,34 @@ mod tests {
 
     #[test]
     fn malformed_inputs_have_typed_errors() {
-        assert_eq!(
-            Binary.parse(&[0, 0, 0]),
-            Err(WireError::Truncated { len: 3, min: 8 })
-        );
+        assert_eq!(Binary.parse(&[0, 0, 0]), Err(WireError::Truncated { len: 3, min: 8 }));
         assert_eq!(Binary.sequence_field(&[0, 0, 0]), None);
         assert_eq!(
             Binary.parse(&[0, 0, 0, 0, 0, 0, 0x12, 0x34]),
             Err(WireError::UnknownType { field: 0x1234 })
         );
-        assert_eq!(
-            Binary.parse(&[0, 0, 0, 0, 0, 0, 0x55, 0x55]),
-            Err(WireError::EmptyPayload)
-        );
+        assert_eq!(Binary.parse(&[0, 0, 0, 0, 0, 0, 0x55, 0x55]), Err(WireError::EmptyPayload));
         assert!(matches!(
             Binary.parse(&[0, 0, 0, 1, 0, 0, 0xAA, 0xAA, 9]),
-            Err(WireError::BadControl {
-                kind: PacketKind::Ack,
-                ..
-            })
+            Err(WireError::BadControl { kind: PacketKind::Ack, .. })
         ));
         assert!(matches!(
             Binary.parse(&[0, 0, 0, 1, 0, 7, 0xAA, 0xAA]),
-            Err(WireError::BadControl {
-                kind: PacketKind::Ack,
-                ..
-            })
+            Err(WireError::BadControl { kind: PacketKind::Ack, .. })
         ));
         assert!(matches!(
             Binary.parse(&[0, 0, 0, 5, 0, 0, 0xFF, 0xFF]),
-            Err(WireError::BadControl {
-                kind: PacketKind::Fin,
-                ..
-            })
+            Err(WireError::BadControl { kind: PacketKind::Fin, .. })
         ));
-        let mut bad = emit_vec(Packet::Data {
-            seq: 9,
-            payload: b"ABC",
-        });
+        let mut bad = emit_vec(Packet::Data { seq: 9, payload: b"ABC" });
         bad[9] ^= 0x01;
         assert_eq!(
             Binary.parse(&bad),
-            Err(WireError::BadChecksum {
-                seq: 9,
-                carried: 0x7BBD,
-                computed: internet_checksum(b"ACC")
-            })
+            Err(WireError::BadChecksum { seq: 9, carried: 0x7BBD, computed: internet_checksum(b"ACC") })
         );
         let mut buf = Vec::new();
         assert_eq!(
-            Binary.emit(
-                &Packet::Data {
-                    seq: 0,
-                    payload: b""
-                },
-                &mut buf
-            ),
+            Binary.emit(&Packet::Data { seq: 0, payload: b"" }, &mut buf),
             Err(WireError::EmptyPayload)
         );
     }

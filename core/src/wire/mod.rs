@@ -66,10 +66,7 @@ impl Dialect {
     pub fn emit(self, packet: &Packet<'_>, buf: &mut Vec<u8>) -> Result<(), WireError> {
         if let Packet::Data { payload, .. } = packet {
             if payload.len() > self.max_mss() {
-                return Err(WireError::PayloadTooLarge {
-                    len: payload.len(),
-                    max: self.max_mss(),
-                });
+                return Err(WireError::PayloadTooLarge { len: payload.len(), max: self.max_mss() });
             }
         }
         match self {
@@ -104,9 +101,7 @@ impl FromStr for Dialect {
         match s {
             "binary" => Ok(Dialect::Binary),
             "text" => Ok(Dialect::Text),
-            other => Err(format!(
-                "unknown wire dialect `{other}` (expected binary or text)"
-            )),
+            other => Err(format!("unknown wire dialect `{other}` (expected binary or text)")),
         }
     }
 }
@@ -197,9 +192,7 @@ pub enum WireError {
         max: usize,
     },
     /// The checksum field does not match the payload.
-    #[error(
-        "bad checksum for sequence field {seq}: carried {carried:#06x}, computed {computed:#06x}"
-    )]
+    #[error("bad checksum for sequence field {seq}: carried {carried:#06x}, computed {computed:#06x}")]
     BadChecksum {
         /// The sequence field of the damaged datagram.
         seq: u32,
@@ -232,13 +225,7 @@ mod tests {
         assert!("morse".parse::<Dialect>().is_err());
         let mut buf = Vec::new();
         let big = vec![0u8; 65_500];
-        let err = Dialect::Binary.emit(
-            &Packet::Data {
-                seq: 0,
-                payload: &big,
-            },
-            &mut buf,
-        );
+        let err = Dialect::Binary.emit(&Packet::Data { seq: 0, payload: &big }, &mut buf);
         assert!(matches!(err, Err(WireError::PayloadTooLarge { .. })));
         assert!(buf.is_empty());
     }

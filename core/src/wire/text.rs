@@ -26,11 +26,7 @@ fn digits(field: &[u8]) -> Option<u64> {
 }
 
 fn push_digits(buf: &mut Vec<u8>, value: u64, width: usize) {
-    buf.extend(
-        (0..width)
-            .rev()
-            .map(|i| if (value >> i) & 1 == 1 { b'1' } else { b'0' }),
-    );
+    buf.extend((0..width).rev().map(|i| if (value >> i) & 1 == 1 { b'1' } else { b'0' }));
 }
 
 pub(super) fn sequence_field(d: &[u8]) -> Option<u32> {
@@ -43,10 +39,7 @@ fn framing(what: &str) -> WireError {
 
 pub(super) fn parse(d: &[u8]) -> Result<Packet<'_>, WireError> {
     if d.len() < ACK_LEN {
-        return Err(WireError::Truncated {
-            len: d.len(),
-            min: ACK_LEN,
-        });
+        return Err(WireError::Truncated { len: d.len(), min: ACK_LEN });
     }
     if &d[OFFSET_DIGITS..CHECKSUM_AT] != SEP || &d[CHECKSUM_AT + FIELD_DIGITS..TYPE_AT] != SEP {
         return Err(framing("missing `###` separator"));
@@ -82,11 +75,7 @@ pub(super) fn parse(d: &[u8]) -> Result<Packet<'_>, WireError> {
     let payload = &d[DATA_HEADER_LEN..];
     let computed = text_checksum(payload);
     if computed != carried {
-        return Err(WireError::BadChecksum {
-            seq,
-            carried,
-            computed,
-        });
+        return Err(WireError::BadChecksum { seq, carried, computed });
     }
     if payload.is_empty() {
         Ok(Packet::Fin { seq })
@@ -133,30 +122,17 @@ mod tests {
     #[test]
     fn data_bytes_by_hand() {
         // offset 5, payload "ABC": text checksum 0x9D7B = 1001110101111011.
-        let v = emit_vec(Packet::Data {
-            seq: 5,
-            payload: b"ABC",
-        });
-        let expect =
-            b"00000000000000000000000000000101###1001110101111011###0101010101010101###ABC";
+        let v = emit_vec(Packet::Data { seq: 5, payload: b"ABC" });
+        let expect = b"00000000000000000000000000000101###1001110101111011###0101010101010101###ABC";
         assert_eq!(v, expect.to_vec());
-        assert_eq!(
-            Text.parse(&v),
-            Ok(Packet::Data {
-                seq: 5,
-                payload: b"ABC"
-            })
-        );
+        assert_eq!(Text.parse(&v), Ok(Packet::Data { seq: 5, payload: b"ABC" }));
         assert_eq!(Text.sequence_field(&v), Some(5));
     }
 
     #[test]
     fn ack_and_eof_bytes_by_hand() {
         let ack = emit_vec(Packet::Ack { seq: 1000 });
-        assert_eq!(
-            ack,
-            b"00000000000000000000001111101000###0000000000000000###1010101010101010".to_vec()
-        );
+        assert_eq!(ack, b"00000000000000000000001111101000###0000000000000000###1010101010101010".to_vec());
         assert_eq!(Text.parse(&ack), Ok(Packet::Ack { seq: 1000 }));
         // EOF: empty DATA at the file's length; the checksum of nothing is 0xFFFF.
         let eof = emit_vec(Packet::Fin { seq: 1000 });
@@ -169,29 +145,14 @@ mod tests {
 
     #[test]
     fn payload_may_contain_separators() {
-        let v = emit_vec(Packet::Data {
-            seq: 0,
-            payload: b"a###b###",
-        });
-        assert_eq!(
-            Text.parse(&v),
-            Ok(Packet::Data {
-                seq: 0,
-                payload: b"a###b###"
-            })
-        );
+        let v = emit_vec(Packet::Data { seq: 0, payload: b"a###b###" });
+        assert_eq!(Text.parse(&v), Ok(Packet::Data { seq: 0, payload: b"a###b###" }));
     }
 
     #[test]
     fn malformed_inputs_have_typed_errors() {
-        assert!(matches!(
-            Text.parse(b"0101"),
-            Err(WireError::Truncated { len: 4, min: 70 })
-        ));
-        let good = emit_vec(Packet::Data {
-            seq: 5,
-            payload: b"ABC",
-        });
+        assert!(matches!(Text.parse(b"0101"), Err(WireError::Truncated { len: 4, min: 70 })));
+        let good = emit_vec(Packet::Data { seq: 5, payload: b"ABC" });
         let mut sep = good.clone();
         sep[33] = b'#' + 1;
         assert!(matches!(Text.parse(&sep), Err(WireError::BadFraming(_))));
@@ -201,31 +162,15 @@ mod tests {
         assert_eq!(Text.sequence_field(&digit), None);
         let mut ty = good.clone();
         ty[54] = b'1';
-        assert!(matches!(
-            Text.parse(&ty),
-            Err(WireError::UnknownType { .. })
-        ));
+        assert!(matches!(Text.parse(&ty), Err(WireError::UnknownType { .. })));
         let mut payload = good.clone();
         payload[74] = b'b';
-        assert!(matches!(
-            Text.parse(&payload),
-            Err(WireError::BadChecksum {
-                seq: 5,
-                carried: 0x9D7B,
-                ..
-            })
-        ));
+        assert!(matches!(Text.parse(&payload), Err(WireError::BadChecksum { seq: 5, carried: 0x9D7B, .. })));
         let mut no_sep = good[..72].to_vec();
         no_sep.push(b'x');
         assert!(matches!(Text.parse(&no_sep), Err(WireError::BadFraming(_))));
         let mut long_ack = emit_vec(Packet::Ack { seq: 1 });
         long_ack.push(b'0');
-        assert!(matches!(
-            Text.parse(&long_ack),
-            Err(WireError::BadControl {
-                kind: PacketKind::Ack,
-                ..
-            })
-        ));
+        assert!(matches!(Text.parse(&long_ack), Err(WireError::BadControl { kind: PacketKind::Ack, .. })));
     }
 }

@@ -1,1 +1,0 @@
-//! Web app (placeholder, being written).
