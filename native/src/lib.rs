@@ -1,1 +1,29 @@
-//! Native nodes (placeholder, being written).
+//! Native nodes of P2MP-FTP: the sans-IO core ([`p2mp_core`]) driven over real UDP sockets
+//! with tokio.
+//!
+//! - [`server`]: the receiver driver ([`server::Server`]), writing through [`output`].
+//! - [`client`]: the sender driver ([`client::Client`]), reading through [`source`].
+//! - [`cli`]: the `p2mpserver` and `p2mpclient` command lines; [`app`]: the `p2mp` tool.
+//! - [`console`], [`trace_file`], [`summary`]: what the nodes print and record.
+//! - [`clock`], [`net`]: time and address plumbing.
+//! - [`error`]: the crate's error type and exit statuses.
+
+pub mod app;
+pub mod cli;
+pub mod client;
+pub mod clock;
+pub mod console;
+pub mod error;
+pub mod loopback;
+pub mod net;
+pub mod output;
+pub mod server;
+pub mod source;
+pub mod summary;
+pub mod trace_file;
+
+pub use client::{Client, ClientConfig};
+pub use console::Console;
+pub use error::{NativeError, Result};
+pub use server::{Server, ServerConfig, ServerSummary};
+pub use summary::ClientSummary;

@@ -1,0 +1,35 @@
+//! The `p2mp` tool: one binary with subcommands (`demo`, `bench`; more to come).
+
+pub mod bench;
+pub mod demo;
+
+use crate::cli::run_main;
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+/// P2MP-FTP: point-to-multipoint reliable file transfer over UDP.
+#[derive(Debug, Parser)]
+#[command(name = "p2mp", version)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Start n servers on loopback in this process, send them a random file, verify the copies.
+    Demo(demo::DemoArgs),
+    /// Measure real loopback transfers (p = 0) for n = 1..5 receivers.
+    Bench(bench::BenchArgs),
+}
+
+/// Entry point of the `p2mp` binary.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Demo(args) => run_main("p2mp demo", true, demo::run(args)),
+        Command::Bench(args) => run_main("p2mp bench", true, bench::run(args)),
+    }
+}

@@ -1,0 +1,5 @@
+//! The `p2mpserver` binary; see [`p2mp_native::cli::server`].
+
+fn main() -> std::process::ExitCode {
+    p2mp_native::cli::server::main()
+}

@@ -1,0 +1,97 @@
+//! Command-line front ends of `p2mpserver` and `p2mpclient` (the binaries are thin wrappers).
+
+pub mod client;
+pub mod server;
+
+use crate::error::{NativeError, Result};
+use p2mp_core::{Dialect, RtoPolicy};
+use std::future::Future;
+use std::process::ExitCode;
+use std::time::Duration;
+
+/// Wire dialect, as a command-line value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Wire {
+    /// Big-endian binary headers (the default; what Python 3 ports of the assignment use).
+    Binary,
+    /// The original scripts' ASCII framing with `###` separators and byte offsets.
+    Text,
+}
+
+impl From<Wire> for Dialect {
+    fn from(w: Wire) -> Dialect {
+        match w {
+            Wire::Binary => Dialect::Binary,
+            Wire::Text => Dialect::Text,
+        }
+    }
+}
+
+/// Retransmission timeout policy, as a command-line value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Rto {
+    /// One timer per segment, always `--timeout` (the original behaviour).
+    Fixed,
+    /// Per-receiver RFC 6298 estimate, starting at `--timeout`, kept within
+    /// `--rto-min`..`--rto-max`.
+    Adaptive,
+}
+
+/// Builds the core's policy from the command-line values.
+pub fn policy(rto: Rto, timeout: Duration, min: Duration, max: Duration) -> RtoPolicy {
+    match rto {
+        Rto::Fixed => RtoPolicy::Fixed { timeout },
+        Rto::Adaptive => RtoPolicy::Adaptive { initial: timeout, min, max },
+    }
+}
+
+/// Parses a duration in seconds (fractions allowed: `0.05`), for clap.
+pub fn parse_secs(s: &str) -> std::result::Result<Duration, String> {
+    let v: f64 = s.trim().parse().map_err(|_| format!("`{s}` is not a number of seconds"))?;
+    Duration::try_from_secs_f64(v).map_err(|_| format!("`{s}` is not a valid number of seconds"))
+}
+
+/// A seed that differs from run to run (time and process id), for the loss service.
+pub fn random_seed() -> u64 {
+    let nanos =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
+    nanos ^ (u64::from(std::process::id()) << 32)
+}
+
+/// Runs `fut` on a runtime, stopping early on Ctrl-C; prints any error as one line prefixed
+/// with `prog` and returns its exit status.
+pub fn run_main<F>(prog: &str, multi_thread: bool, fut: F) -> ExitCode
+where
+    F: Future<Output = Result<()>>,
+{
+    let rt = if multi_thread {
+        tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()
+    } else {
+        tokio::runtime::Builder::new_current_thread().enable_all().build()
+    };
+    let rt = match rt {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("{prog}: error: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let result = rt.block_on(async {
+        tokio::select! {
+            r = fut => r,
+            _ = tokio::signal::ctrl_c() => Err(NativeError::Interrupted),
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("{prog}: error: {}", one_line(&e.to_string()));
+            ExitCode::from(e.exit_code())
+        }
+    }
+}
+
+/// Collapses a message onto one line.
+fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}

@@ -1,0 +1,123 @@
+//! `p2mpserver <port> <file-name> <p>`: receive one file.
+
+use super::{parse_secs, random_seed, run_main, Wire};
+use crate::console::Console;
+use crate::error::{NativeError, Result};
+use crate::net;
+use crate::server::{Server, ServerConfig};
+use clap::Parser;
+use p2mp_core::ReceiverConfig;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+/// P2MP-FTP server: receives one file from a p2mpclient over UDP, reliably and in order.
+///
+/// Each arriving datagram first goes through a loss service that discards it with probability
+/// p and prints `Packet loss, sequence number = X`. The file is written to a temporary file
+/// beside FILE-NAME and renamed into place only when the transfer completes.
+#[derive(Debug, Parser)]
+#[command(name = "p2mpserver", version, allow_negative_numbers = true)]
+pub struct ServerArgs {
+    /// UDP port to listen on (1-65535; 7735 is the conventional one).
+    pub port: String,
+    /// Where to write the received file.
+    #[arg(value_name = "FILE-NAME")]
+    pub file: PathBuf,
+    /// Loss probability, 0 <= p < 1: the chance that the loss service discards a datagram.
+    pub p: String,
+    /// IP address to listen on (e.g. 127.0.0.2 to run several servers on one machine).
+    #[arg(long, value_name = "ADDR", default_value = "0.0.0.0")]
+    pub bind: String,
+    /// Wire dialect: binary (default) or text (the original Python scripts' framing).
+    #[arg(long, value_enum, default_value_t = Wire::Binary)]
+    pub wire: Wire,
+    /// Seed of the loss service's random generator, for reproducible runs (default: from the clock).
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
+    /// Seconds to keep answering retransmitted FINs after the file is complete.
+    #[arg(long, value_name = "SECS", default_value = "2", value_parser = parse_secs)]
+    pub linger: Duration,
+    /// Give up (and delete the partial file) if the sender is silent this many seconds
+    /// mid-transfer; 0 waits forever.
+    #[arg(long, value_name = "SECS", default_value = "60", value_parser = parse_secs)]
+    pub idle_timeout: Duration,
+    /// Print a JSON summary on stdout (loss lines then go to stderr).
+    #[arg(long)]
+    pub json: bool,
+    /// Print nothing but errors (and the JSON summary, with --json).
+    #[arg(long)]
+    pub quiet: bool,
+    /// Record the event trace as JSON Lines in this file.
+    #[arg(long, value_name = "PATH")]
+    pub trace_file: Option<PathBuf>,
+}
+
+impl ServerArgs {
+    /// Turns the arguments into a validated configuration.
+    pub fn config(&self) -> Result<ServerConfig> {
+        let port = net::parse_port(&self.port)?;
+        let loss: f64 = self.p.trim().parse().map_err(|_| {
+            NativeError::usage(format!(
+                "invalid loss probability `{}` (expected a number with 0 <= p < 1)",
+                self.p
+            ))
+        })?;
+        let bind = net::parse_bind(&self.bind, port)?;
+        let receiver = ReceiverConfig {
+            dialect: self.wire.into(),
+            loss,
+            seed: self.seed.unwrap_or_else(random_seed),
+            index: 0,
+            linger: self.linger,
+            idle_timeout: (!self.idle_timeout.is_zero()).then_some(self.idle_timeout),
+        };
+        // Validates p with the core's own check.
+        p2mp_core::Receiver::new(receiver.clone())?;
+        Ok(ServerConfig { bind, output: self.file.clone(), receiver, trace_file: self.trace_file.clone() })
+    }
+}
+
+async fn serve(args: ServerArgs) -> Result<()> {
+    let cfg = args.config()?;
+    let console = if args.quiet {
+        Console::quiet()
+    } else if args.json {
+        Console::stderr()
+    } else {
+        Console::stdout()
+    };
+    let server = Server::bind(cfg, console.clone()).await?;
+    if !args.quiet && !args.json {
+        eprintln!(
+            "p2mpserver: listening on {} ({} dialect), writing {}",
+            server.local_addr(),
+            args.wire_name(),
+            args.file.display()
+        );
+    }
+    let summary = server.run().await?;
+    if args.json {
+        let json = serde_json::to_string(&summary)
+            .map_err(|e| NativeError::usage(format!("cannot encode summary: {e}")))?;
+        println!("{json}");
+    } else if !args.quiet {
+        console.line(&summary.render());
+    }
+    Ok(())
+}
+
+impl ServerArgs {
+    fn wire_name(&self) -> &'static str {
+        match self.wire {
+            Wire::Binary => "binary",
+            Wire::Text => "text",
+        }
+    }
+}
+
+/// Entry point of the `p2mpserver` binary.
+pub fn main() -> ExitCode {
+    let args = ServerArgs::parse();
+    run_main("p2mpserver", false, serve(args))
+}

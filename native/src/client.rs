@@ -1,0 +1,139 @@
+//! The client (sender) driver: a [`p2mp_core::Sender`] on a tokio UDP socket, reading the file
+//! on demand.
+
+use crate::clock::Clock;
+use crate::console::Console;
+use crate::error::{NativeError, Result};
+use crate::net;
+use crate::source::SourceFile;
+use crate::summary::ClientSummary;
+use crate::trace_file::TraceFile;
+use p2mp_core::{EventKind, Node, Sender, SenderConfig};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use tokio::net::UdpSocket;
+
+/// Largest datagram we ever read.
+const RECV_BUF: usize = 65_536;
+
+/// What a client needs to run.
+#[derive(Clone, Debug)]
+pub struct ClientConfig {
+    /// The receivers, in order.
+    pub receivers: Vec<SocketAddr>,
+    /// The file to send.
+    pub file: PathBuf,
+    /// MSS, dialect, timeout policy, max timeouts.
+    pub sender: SenderConfig,
+    /// Local address (default: the wildcard of the receivers' family, any port).
+    pub bind: Option<SocketAddr>,
+    /// Record the trace as JSON Lines here.
+    pub trace_file: Option<PathBuf>,
+}
+
+/// A client with its file open, configuration validated and socket bound.
+#[derive(Debug)]
+pub struct Client {
+    socket: UdpSocket,
+    local_addr: SocketAddr,
+    cfg: ClientConfig,
+    source: SourceFile,
+    trace: TraceFile,
+    console: Console,
+}
+
+impl Client {
+    /// Opens the file, validates the configuration against it, and binds the socket.
+    pub async fn prepare(cfg: ClientConfig, console: Console) -> Result<Self> {
+        let source = SourceFile::open(&cfg.file)?;
+        cfg.sender.validate(source.len())?;
+        let first = cfg.receivers.first().ok_or(p2mp_core::Error::NoReceivers)?;
+        if cfg.bind.is_none() && cfg.receivers.iter().any(|a| a.is_ipv4() != first.is_ipv4()) {
+            return Err(NativeError::usage(
+                "receivers mix IPv4 and IPv6 addresses; give --bind to choose the socket's family",
+            ));
+        }
+        let bind = cfg.bind.unwrap_or_else(|| net::wildcard_for(first));
+        let socket = net::bind(bind).await?;
+        let local_addr = socket.local_addr().map_err(NativeError::Network)?;
+        let trace = TraceFile::create(cfg.trace_file.as_deref(), Node::Client, local_addr)?;
+        Ok(Client { socket, local_addr, cfg, source, trace, console })
+    }
+
+    /// The local socket address.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Runs the transfer to the end. Returns the summary whether or not every receiver finished
+    /// (see [`ClientSummary::failed`]); errors are local failures (file, socket, trace).
+    pub async fn run(mut self) -> Result<ClientSummary> {
+        let result = self.drive().await;
+        self.console.finish_progress();
+        let flushed = self.trace.flush();
+        let summary = result?;
+        flushed?;
+        Ok(summary)
+    }
+
+    async fn drive(&mut self) -> Result<ClientSummary> {
+        let clock = Clock::start();
+        let mut sender =
+            Sender::new(self.cfg.sender.clone(), &self.cfg.receivers, self.source.len(), clock.now())?;
+        let mut rx_buf = vec![0u8; RECV_BUF];
+        let mut tx_buf: Vec<u8> = Vec::with_capacity(self.cfg.sender.mss + 128);
+        let mut send_errors = 0u64;
+        let total = sender.segments();
+        let mut shown = u64::MAX;
+        loop {
+            while let Some(req) = sender.poll_read() {
+                let data = self.source.read_at(req.offset, req.len)?;
+                sender.supply(req.seq, data)?;
+            }
+            while let Some(t) = sender.poll_transmit(clock.now(), &mut tx_buf) {
+                let datagram = tx_buf.get(..t.size).unwrap_or(&[]);
+                if let Err(e) = self.socket.send_to(datagram, t.destination).await {
+                    // A dead or unreachable receiver is the core's business (it times out and
+                    // is declared failed), never a reason to stop the others' transfer.
+                    if !net::is_transient(&e) && !is_per_destination(&e) {
+                        return Err(NativeError::Network(e));
+                    }
+                    send_errors += 1;
+                }
+            }
+            while let Some(ev) = sender.poll_event() {
+                if let EventKind::TimerFired { field, .. } = ev.kind {
+                    self.console.line(&format!("Timeout, sequence number = {field}"));
+                }
+                self.trace.record(&ev)?;
+            }
+            let done = sender.segments_done();
+            if done != shown {
+                shown = done;
+                self.console.progress(done, total);
+            }
+            if sender.is_done() {
+                break;
+            }
+            let deadline = sender.poll_timeout();
+            tokio::select! {
+                r = self.socket.recv_from(&mut rx_buf) => match r {
+                    Ok((n, from)) => {
+                        let data = rx_buf.get(..n).unwrap_or(&[]);
+                        sender.handle_datagram(clock.now(), from, data, None);
+                    }
+                    Err(e) if net::is_transient(&e) => {}
+                    Err(e) => return Err(NativeError::Network(e)),
+                },
+                () = clock.sleep_until(deadline) => sender.handle_timeout(clock.now()),
+            }
+        }
+        Ok(ClientSummary::from_sender(&sender, &self.cfg, self.local_addr, send_errors))
+    }
+}
+
+/// Errors that concern one destination only (e.g. a broadcast or otherwise unusable address):
+/// that receiver will time out and be declared failed; the others go on.
+fn is_per_destination(e: &std::io::Error) -> bool {
+    matches!(e.kind(), std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::InvalidInput)
+}

@@ -1,0 +1,163 @@
+//! Addresses and sockets: parsing targets and bind addresses, resolving host names, binding,
+//! and telling transient socket errors from fatal ones.
+
+use crate::error::{NativeError, Result};
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use tokio::net::UdpSocket;
+
+/// Parses a port number given as text: 1..=65535.
+pub fn parse_port(s: &str) -> Result<u16> {
+    match s.trim().parse::<u64>() {
+        Ok(p) if (1..=65535).contains(&p) => Ok(p as u16),
+        Ok(p) => Err(NativeError::usage(format!("port out of range: {p} (expected 1 to 65535)"))),
+        Err(_) => Err(NativeError::usage(format!("invalid port `{s}` (expected a number from 1 to 65535)"))),
+    }
+}
+
+/// Splits a target into host and optional port: `host`, `host:port`, `1.2.3.4:port`,
+/// `[v6]:port` or a bare IPv6 address.
+pub fn split_target(target: &str) -> Result<(String, Option<u16>)> {
+    if target.is_empty() {
+        return Err(NativeError::usage("empty server address"));
+    }
+    if let Ok(sa) = target.parse::<SocketAddr>() {
+        if sa.port() == 0 {
+            return Err(NativeError::usage(format!(
+                "port out of range in `{target}`: 0 (expected 1 to 65535)"
+            )));
+        }
+        return Ok((sa.ip().to_string(), Some(sa.port())));
+    }
+    if target.parse::<IpAddr>().is_ok() {
+        return Ok((target.to_string(), None));
+    }
+    if let Some(rest) = target.strip_prefix('[') {
+        // `[v6]` without a port.
+        if let Some(ip) = rest.strip_suffix(']') {
+            return Ok((ip.to_string(), None));
+        }
+        return Err(NativeError::usage(format!("invalid address `{target}`")));
+    }
+    match target.rsplit_once(':') {
+        Some((host, port)) if !host.is_empty() && !host.contains(':') => {
+            Ok((host.to_string(), Some(parse_port(port)?)))
+        }
+        Some(_) => Err(NativeError::usage(format!("invalid address `{target}`"))),
+        None => Ok((target.to_string(), None)),
+    }
+}
+
+/// Resolves `host` (a name or an IP literal) with `port`, preferring IPv4.
+pub async fn resolve(host: &str, port: u16) -> Result<SocketAddr> {
+    if let Ok(ip) = host.parse::<IpAddr>() {
+        return Ok(SocketAddr::new(ip, port));
+    }
+    let fail = |reason: String| NativeError::Resolve { host: host.to_string(), reason };
+    let addrs: Vec<SocketAddr> =
+        tokio::net::lookup_host((host, port)).await.map_err(|e| fail(e.to_string()))?.collect();
+    addrs
+        .iter()
+        .find(|a| a.is_ipv4())
+        .or_else(|| addrs.first())
+        .copied()
+        .ok_or_else(|| fail("no addresses found".into()))
+}
+
+/// Resolves each target (`host` or `host:port`; a target's own port overrides `default_port`).
+pub async fn resolve_targets(targets: &[String], default_port: u16) -> Result<Vec<SocketAddr>> {
+    let mut out = Vec::with_capacity(targets.len());
+    for t in targets {
+        let (host, port) = split_target(t)?;
+        out.push(resolve(&host, port.unwrap_or(default_port)).await?);
+    }
+    Ok(out)
+}
+
+/// Parses a bind address: an IP (`0.0.0.0`, `127.0.0.2`, `::`) or `ip:port`. A bare IP gets
+/// `default_port`.
+pub fn parse_bind(s: &str, default_port: u16) -> Result<SocketAddr> {
+    if let Ok(sa) = s.parse::<SocketAddr>() {
+        return Ok(sa);
+    }
+    let ip_text = s.strip_prefix('[').and_then(|r| r.strip_suffix(']')).unwrap_or(s);
+    ip_text.parse::<IpAddr>().map(|ip| SocketAddr::new(ip, default_port)).map_err(|_| {
+        NativeError::usage(format!(
+            "invalid bind address `{s}` (expected an IP address such as 0.0.0.0, optionally with :port)"
+        ))
+    })
+}
+
+/// The wildcard address of the same family as `peer`, port 0: where a client binds by default.
+pub fn wildcard_for(peer: &SocketAddr) -> SocketAddr {
+    match peer {
+        SocketAddr::V4(_) => SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0),
+        SocketAddr::V6(_) => SocketAddr::new(IpAddr::V6(Ipv6Addr::UNSPECIFIED), 0),
+    }
+}
+
+/// Binds a UDP socket.
+pub async fn bind(addr: SocketAddr) -> Result<UdpSocket> {
+    UdpSocket::bind(addr).await.map_err(|source| NativeError::Bind { addr, source })
+}
+
+/// Whether a socket error is a passing network condition that must not stop a node: ICMP
+/// port-unreachable reported as ECONNREFUSED / ECONNRESET (Linux, Windows), an interrupted call,
+/// a full buffer, an unreachable host or network.
+pub fn is_transient(e: &io::Error) -> bool {
+    use io::ErrorKind::*;
+    matches!(
+        e.kind(),
+        ConnectionRefused
+            | ConnectionReset
+            | ConnectionAborted
+            | Interrupted
+            | WouldBlock
+            | TimedOut
+            | HostUnreachable
+            | NetworkUnreachable
+            | NetworkDown
+            | AddrNotAvailable
+    ) || (cfg!(target_os = "linux") && e.raw_os_error() == Some(105)) // ENOBUFS: queue full
+}
+
+/// The loopback address for the `i`-th in-process server (0-based) and the port it should use:
+/// `127.0.0.{i+1}` on `port` on Linux (every 127/8 address is local there); elsewhere
+/// `127.0.0.1` on `port + i`, since other systems usually have only 127.0.0.1.
+pub fn loopback_server_addr(i: usize, port: u16) -> SocketAddr {
+    if cfg!(target_os = "linux") && i < 254 {
+        SocketAddr::new(IpAddr::V4(Ipv4Addr::new(127, 0, 0, (i + 1) as u8)), port)
+    } else {
+        let p = if port == 0 { 0 } else { port.saturating_add(i as u16) };
+        SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), p)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targets_split() {
+        assert_eq!(split_target("host").unwrap(), ("host".into(), None));
+        assert_eq!(split_target("host:99").unwrap(), ("host".into(), Some(99)));
+        assert_eq!(split_target("10.0.0.1:7").unwrap(), ("10.0.0.1".into(), Some(7)));
+        assert_eq!(split_target("::1").unwrap(), ("::1".into(), None));
+        assert_eq!(split_target("[::1]:80").unwrap(), ("::1".into(), Some(80)));
+        assert!(split_target("host:0").is_err());
+        assert!(split_target("host:70000").is_err());
+        assert!(split_target("host:x").is_err());
+        assert!(split_target("").is_err());
+    }
+
+    #[test]
+    fn ports_and_binds() {
+        assert_eq!(parse_port("7735").unwrap(), 7735);
+        assert!(parse_port("0").is_err());
+        assert!(parse_port("65536").is_err());
+        assert!(parse_port("-1").is_err());
+        assert_eq!(parse_bind("127.0.0.2", 9).unwrap(), "127.0.0.2:9".parse().unwrap());
+        assert_eq!(parse_bind("[::1]", 9).unwrap(), "[::1]:9".parse().unwrap());
+        assert!(parse_bind("nonsense", 9).is_err());
+    }
+}

@@ -1,0 +1,171 @@
+//! The server (receiver) driver: a [`p2mp_core::Receiver`] on a tokio UDP socket, writing the
+//! file through a [`PartialFile`].
+
+use crate::clock::Clock;
+use crate::console::Console;
+use crate::error::{NativeError, Result};
+use crate::net;
+use crate::output::PartialFile;
+use crate::trace_file::TraceFile;
+use p2mp_core::{EventKind, Node, Receiver, ReceiverConfig, ReceiverOutput, ReceiverStats};
+use serde::Serialize;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use tokio::net::UdpSocket;
+
+/// Largest datagram we ever read (a UDP payload is at most 65507 bytes).
+const RECV_BUF: usize = 65_536;
+
+/// What a server needs to run.
+#[derive(Clone, Debug)]
+pub struct ServerConfig {
+    /// Address to listen on.
+    pub bind: SocketAddr,
+    /// Where the received file goes (the user's path; never derived from network data).
+    pub output: PathBuf,
+    /// The receiver's parameters (dialect, loss probability, seed, linger, idle timeout).
+    pub receiver: ReceiverConfig,
+    /// Record the trace as JSON Lines here.
+    pub trace_file: Option<PathBuf>,
+}
+
+/// What a server reports once it has closed.
+#[derive(Clone, Debug, Serialize)]
+pub struct ServerSummary {
+    /// The address it listened on.
+    pub local_addr: SocketAddr,
+    /// The sender it served.
+    pub peer: Option<SocketAddr>,
+    /// The output path.
+    pub output: PathBuf,
+    /// File bytes received.
+    pub bytes: u64,
+    /// DATA segments received in sequence.
+    pub segments: u64,
+    /// Loss-service seed.
+    pub seed: u64,
+    /// Loss probability.
+    pub loss: f64,
+    /// The receiver's counters.
+    pub stats: ReceiverStats,
+    /// Datagrams that could not be sent (ignored transient errors).
+    pub send_errors: u64,
+}
+
+/// A bound server, ready to [`Server::run`].
+#[derive(Debug)]
+pub struct Server {
+    socket: UdpSocket,
+    local_addr: SocketAddr,
+    cfg: ServerConfig,
+    receiver: Receiver,
+    output: PartialFile,
+    trace: TraceFile,
+    console: Console,
+}
+
+impl Server {
+    /// Validates the configuration, creates the temporary output and binds the socket.
+    pub async fn bind(cfg: ServerConfig, console: Console) -> Result<Self> {
+        let receiver = Receiver::new(cfg.receiver.clone())?;
+        let socket = net::bind(cfg.bind).await?;
+        let local_addr = socket.local_addr().map_err(NativeError::Network)?;
+        let output = PartialFile::create(&cfg.output)?;
+        let trace =
+            TraceFile::create(cfg.trace_file.as_deref(), Node::Server(cfg.receiver.index), local_addr)?;
+        Ok(Server { socket, local_addr, cfg, receiver, output, trace, console })
+    }
+
+    /// The address the socket is bound to (useful when binding port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Serves one transfer: returns once the receiver has finished and lingered, with the file
+    /// renamed into place. On abort (a silent sender) the temporary file is deleted and
+    /// [`NativeError::Aborted`] returned. Cancelling the future also deletes it.
+    pub async fn run(mut self) -> Result<ServerSummary> {
+        let result = self.drive().await;
+        let flushed = self.trace.flush();
+        let summary = result?;
+        flushed?;
+        Ok(summary)
+    }
+
+    async fn drive(&mut self) -> Result<ServerSummary> {
+        let clock = Clock::start();
+        let mut rx_buf = vec![0u8; RECV_BUF];
+        let mut tx_buf: Vec<u8> = Vec::with_capacity(128);
+        let mut peer = None;
+        let mut send_errors = 0u64;
+        loop {
+            // Replies first: the ACK goes out before the payload is written.
+            while let Some(t) = self.receiver.poll_transmit(clock.now(), &mut tx_buf) {
+                if let Err(e) = self.socket.send_to(&tx_buf[..t.size], t.destination).await {
+                    if !net::is_transient(&e) {
+                        return Err(NativeError::Network(e));
+                    }
+                    send_errors += 1;
+                }
+            }
+            let mut closed = false;
+            while let Some(out) = self.receiver.poll_output() {
+                match out {
+                    ReceiverOutput::Started { peer: p } => peer = Some(p),
+                    ReceiverOutput::Data(data) => self.output.append(&data)?,
+                    ReceiverOutput::Finished { .. } => self.output.commit()?,
+                    ReceiverOutput::Aborted { bytes } => {
+                        self.drain_events()?;
+                        return Err(NativeError::Aborted { bytes });
+                    }
+                    ReceiverOutput::Closed => closed = true,
+                }
+            }
+            self.drain_events()?;
+            if closed {
+                let stats = self.receiver.stats();
+                return Ok(ServerSummary {
+                    local_addr: self.local_addr,
+                    peer,
+                    output: self.cfg.output.clone(),
+                    bytes: stats.bytes,
+                    segments: stats.segments,
+                    seed: self.cfg.receiver.seed,
+                    loss: self.cfg.receiver.loss,
+                    stats,
+                    send_errors,
+                });
+            }
+            let deadline = self.receiver.poll_timeout();
+            tokio::select! {
+                r = self.socket.recv_from(&mut rx_buf) => match r {
+                    Ok((n, from)) => {
+                        let data = rx_buf.get(..n).unwrap_or(&[]);
+                        self.receiver.handle_datagram(clock.now(), from, data, None);
+                    }
+                    Err(e) if net::is_transient(&e) => {}
+                    Err(e) => return Err(NativeError::Network(e)),
+                },
+                () = clock.sleep_until(deadline) => self.receiver.handle_timeout(clock.now()),
+            }
+        }
+    }
+
+    fn drain_events(&mut self) -> Result<()> {
+        while let Some(ev) = self.receiver.poll_event() {
+            if let EventKind::LossDrop { field: Some(x) } = ev.kind {
+                self.console.line(&format!("Packet loss, sequence number = {x}"));
+            }
+            self.trace.record(&ev)?;
+        }
+        Ok(())
+    }
+}
+
+impl Server {
+    /// Replaces where the server prints its loss lines.
+    pub fn with_console(mut self, console: Console) -> Self {
+        self.console = console;
+        self
+    }
+}
