@@ -11,6 +11,8 @@
 //! - [`sim`]: a deterministic discrete-event simulator over a modelled network.
 
 pub mod error;
+pub mod experiment;
+pub mod model;
 pub mod receiver;
 pub mod rng;
 pub mod rto;

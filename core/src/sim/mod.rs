@@ -69,6 +69,10 @@ pub struct SimConfig {
     /// How long receivers keep answering FINs after finishing.
     #[serde(with = "micros")]
     pub linger: Duration,
+    /// CPU time a node spends putting one datagram on the wire. The sender's copies to n
+    /// receivers queue behind each other, which is why real delay grows with n even at p = 0.
+    #[serde(with = "micros")]
+    pub host_cost: Duration,
     /// Record the trace (off: faster, nothing kept).
     pub trace: bool,
 }
@@ -88,6 +92,7 @@ impl Default for SimConfig {
             links: Vec::new(),
             dead: Vec::new(),
             linger: Duration::from_secs(2),
+            host_cost: Duration::ZERO,
             trace: true,
         }
     }
@@ -241,6 +246,8 @@ pub struct Simulation {
     trace: Vec<TraceEvent>,
     intercept: Option<Intercept>,
     steps: u64,
+    /// When each node (0: client, i + 1: receiver i) is next free to send.
+    busy: Vec<Instant>,
 }
 
 impl core::fmt::Debug for Simulation {
@@ -304,6 +311,7 @@ impl Simulation {
             trace: Vec::new(),
             intercept: None,
             steps: 0,
+            busy: vec![Instant::ZERO; usize::from(cfg.receivers) + 1],
             cfg,
         };
         sim.flush_sender();
@@ -537,7 +545,10 @@ impl Simulation {
         } else {
             &mut self.links[usize::from(receiver)].1
         };
-        let mut verdict = link.transmit(self.now, bytes.len());
+        let node = if downstream { 0 } else { usize::from(receiver) + 1 };
+        let depart = self.busy[node].max(self.now) + self.cfg.host_cost;
+        self.busy[node] = depart;
+        let mut verdict = link.transmit(depart, bytes.len());
         let mut extra = Duration::ZERO;
         match fate {
             Fate::Pass => {}
