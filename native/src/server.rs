@@ -11,6 +11,8 @@ use p2mp_core::{EventKind, Node, Receiver, ReceiverConfig, ReceiverOutput, Recei
 use serde::Serialize;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use tokio::net::UdpSocket;
 
 /// Largest datagram we ever read (a UDP payload is at most 65507 bytes).
@@ -62,6 +64,7 @@ pub struct Server {
     output: PartialFile,
     trace: TraceFile,
     console: Console,
+    received: Arc<AtomicU64>,
 }
 
 impl Server {
@@ -73,7 +76,16 @@ impl Server {
         let output = PartialFile::create(&cfg.output)?;
         let trace =
             TraceFile::create(cfg.trace_file.as_deref(), Node::Server(cfg.receiver.index), local_addr)?;
-        Ok(Server { socket, local_addr, cfg, receiver, output, trace, console })
+        Ok(Server {
+            socket,
+            local_addr,
+            cfg,
+            receiver,
+            output,
+            trace,
+            console,
+            received: Arc::new(AtomicU64::new(0)),
+        })
     }
 
     /// The address the socket is bound to (useful when binding port 0).
@@ -112,7 +124,10 @@ impl Server {
             while let Some(out) = self.receiver.poll_output() {
                 match out {
                     ReceiverOutput::Started { peer: p } => peer = Some(p),
-                    ReceiverOutput::Data(data) => self.output.append(&data)?,
+                    ReceiverOutput::Data(data) => {
+                        self.output.append(&data)?;
+                        self.received.fetch_add(data.len() as u64, Ordering::Relaxed);
+                    }
                     ReceiverOutput::Finished { .. } => self.output.commit()?,
                     ReceiverOutput::Aborted { bytes } => {
                         self.drain_events()?;
@@ -163,6 +178,12 @@ impl Server {
 }
 
 impl Server {
+    /// A counter of the file bytes received so far, readable while [`Server::run`] is going
+    /// (progress displays, tests).
+    pub fn bytes_received(&self) -> Arc<AtomicU64> {
+        Arc::clone(&self.received)
+    }
+
     /// Replaces where the server prints its loss lines.
     pub fn with_console(mut self, console: Console) -> Self {
         self.console = console;

@@ -1,0 +1,66 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use p2mp_core::{Dialect, ReceiverConfig, RtoPolicy, SenderConfig};
+use p2mp_native::net::loopback_server_addr;
+use p2mp_native::{Console, Server, ServerConfig};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Every network wait in the tests is bounded by this.
+pub const LIMIT: Duration = Duration::from_secs(60);
+
+/// A fixed, short timeout policy for fast tests.
+pub fn fixed(ms: u64) -> RtoPolicy {
+    RtoPolicy::Fixed { timeout: Duration::from_millis(ms) }
+}
+
+/// An adaptive policy with test-friendly bounds.
+pub fn adaptive() -> RtoPolicy {
+    RtoPolicy::Adaptive {
+        initial: Duration::from_millis(50),
+        min: Duration::from_millis(15),
+        max: Duration::from_millis(200),
+    }
+}
+
+/// Sender configuration.
+pub fn sender(mss: usize, dialect: Dialect, policy: RtoPolicy, max_timeouts: u32) -> SenderConfig {
+    SenderConfig { mss, dialect, policy, max_timeouts }
+}
+
+/// A server bound on the i-th loopback address, port chosen by the OS.
+pub async fn server(
+    i: usize,
+    dir: &Path,
+    dialect: Dialect,
+    loss: f64,
+    seed: u64,
+    console: Console,
+) -> (Server, PathBuf) {
+    let output = dir.join(format!("out-{i}.bin"));
+    let cfg = ServerConfig {
+        bind: loopback_server_addr(i, 0),
+        output: output.clone(),
+        receiver: ReceiverConfig {
+            dialect,
+            loss,
+            seed,
+            index: i as u16,
+            linger: Duration::from_millis(300),
+            idle_timeout: Some(Duration::from_secs(20)),
+        },
+        trace_file: None,
+    };
+    (Server::bind(cfg, console).await.expect("bind server"), output)
+}
+
+/// Names in `dir` that look like partial outputs.
+pub fn partial_files(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .expect("read dir")
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("p2mp-partial"))
+        .collect()
+}
