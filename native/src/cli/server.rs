@@ -88,7 +88,7 @@ async fn serve(args: ServerArgs) -> Result<()> {
         Console::stdout()
     };
     let server = Server::bind(cfg, console.clone()).await?;
-    if !args.quiet && !args.json {
+    if !args.quiet {
         eprintln!(
             "p2mpserver: listening on {} ({} dialect), writing {}",
             server.local_addr(),
