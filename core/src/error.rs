@@ -57,6 +57,14 @@ pub enum Error {
         /// Requested length.
         want_len: usize,
     },
+    /// A trace file line that does not parse.
+    #[error("trace line {line}: {message}")]
+    Trace {
+        /// 1-based line number.
+        line: usize,
+        /// What is wrong.
+        message: String,
+    },
     /// A datagram could not be encoded or decoded.
     #[error(transparent)]
     Wire(#[from] WireError),

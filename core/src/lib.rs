@@ -9,6 +9,8 @@
 //! - [`rto`]: timeout policies.
 //! - [`trace`]: the typed event trace that viewers replay.
 //! - [`sim`]: a deterministic discrete-event simulator over a modelled network.
+//! - [`model`], [`experiment`]: the analytic delay model and the classic experiments.
+//! - [`view`]: a viewer's model of a trace (flights paired with fates, state at any point).
 
 pub mod error;
 pub mod experiment;
@@ -20,6 +22,7 @@ pub mod sender;
 pub mod sim;
 pub mod time;
 pub mod trace;
+pub mod view;
 pub mod wire;
 
 pub use error::Error;
