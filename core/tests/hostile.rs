@@ -1,0 +1,136 @@
+//! Hostile input: arbitrary bytes into both codecs and both state machines. Nothing panics,
+//! nothing grows without bound, and forged ACKs from non-receivers never count. Seeds are fixed
+//! so CI runs the same cases every time; `PROPTEST_CASES=100000` runs a longer campaign.
+
+use p2mp_core::sim::receiver_addr;
+use p2mp_core::{Dialect, Instant, Packet, Receiver, ReceiverConfig, Sender, SenderConfig};
+use proptest::prelude::*;
+use proptest::test_runner::RngSeed;
+use std::net::SocketAddr;
+
+/// Cases per property: the CI default, or `PROPTEST_CASES` for a longer campaign.
+fn cases(default: u32) -> u32 {
+    std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+fn dialect() -> impl Strategy<Value = Dialect> {
+    prop_oneof![Just(Dialect::Binary), Just(Dialect::Text)]
+}
+
+/// Mostly well-formed datagrams with a sprinkling of junk, so the state machines get deep.
+fn datagram(d: Dialect) -> impl Strategy<Value = Vec<u8>> {
+    let valid =
+        (0u32..64, prop::collection::vec(any::<u8>(), 1..40), 0u8..3).prop_map(move |(seq, payload, k)| {
+            let p = match k {
+                0 => Packet::Data { seq, payload: &payload },
+                1 => Packet::Ack { seq },
+                _ => Packet::Fin { seq: if d == Dialect::Binary { 0 } else { seq } },
+            };
+            let mut v = Vec::new();
+            let _ = d.emit(&p, &mut v);
+            v
+        });
+    prop_oneof![3 => valid, 1 => prop::collection::vec(any::<u8>(), 0..120)]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: cases(2000), rng_seed: RngSeed::Fixed(0x9e37), ..ProptestConfig::default() })]
+
+    #[test]
+    fn parse_never_panics(d in dialect(), bytes in prop::collection::vec(any::<u8>(), 0..200)) {
+        let _ = d.parse(&bytes);
+        let _ = d.sequence_field(&bytes);
+    }
+
+    #[test]
+    fn emit_then_parse_round_trips(d in dialect(), seq in any::<u32>(), payload in prop::collection::vec(any::<u8>(), 1..1500)) {
+        let mut buf = Vec::new();
+        d.emit(&Packet::Data { seq, payload: &payload }, &mut buf).unwrap();
+        prop_assert_eq!(buf.len(), d.header_len() + payload.len());
+        prop_assert_eq!(d.parse(&buf), Ok(Packet::Data { seq, payload: &payload }));
+        buf.clear();
+        d.emit(&Packet::Ack { seq }, &mut buf).unwrap();
+        prop_assert_eq!(d.parse(&buf), Ok(Packet::Ack { seq }));
+    }
+
+    #[test]
+    fn single_bit_flips_in_the_payload_are_caught(d in dialect(), payload in prop::collection::vec(any::<u8>(), 1..600), bit in any::<prop::sample::Index>()) {
+        let mut buf = Vec::new();
+        d.emit(&Packet::Data { seq: 7, payload: &payload }, &mut buf).unwrap();
+        let i = d.header_len() * 8 + bit.index(payload.len() * 8);
+        buf[i / 8] ^= 1 << (i % 8);
+        // A one-bit error always changes a ones' complement sum.
+        let parsed = d.parse(&buf);
+        prop_assert!(parsed.is_err(), "flip at bit {} not detected", i);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: cases(300), rng_seed: RngSeed::Fixed(0x79b9), ..ProptestConfig::default() })]
+
+    #[test]
+    fn receiver_survives_any_sequence(d in dialect(), loss in 0.0f64..0.5, inputs in prop::collection::vec((0u8..4, datagram(Dialect::Binary), datagram(Dialect::Text), 0u64..50_000), 1..200)) {
+        let mut r = Receiver::new(ReceiverConfig { dialect: d, loss, ..ReceiverConfig::default() }).unwrap();
+        let mut now = Instant::ZERO;
+        let mut buf = Vec::new();
+        let mut written = 0u64;
+        for (who, bin, txt, dt) in inputs {
+            now += core::time::Duration::from_micros(dt);
+            let from = receiver_addr(u16::from(who)); // four different senders
+            r.handle_datagram(now, from, if d == Dialect::Binary { &bin } else { &txt }, None);
+            if who == 3 { r.handle_timeout(now); }
+            while let Some(t) = r.poll_transmit(now, &mut buf) {
+                prop_assert_eq!(Some(t.destination), r.peer());
+                prop_assert!(buf.len() <= 80);
+            }
+            while let Some(out) = r.poll_output() {
+                if let p2mp_core::ReceiverOutput::Data(v) = out { written += v.len() as u64; }
+            }
+            while r.poll_event().is_some() {}
+        }
+        let s = r.stats();
+        prop_assert_eq!(s.bytes, written);
+        prop_assert!(s.lost + s.malformed + s.bad_checksum + s.foreign <= s.datagrams);
+    }
+
+    #[test]
+    fn sender_ignores_forgeries_and_survives_junk(d in dialect(), inputs in prop::collection::vec((0u8..5, datagram(Dialect::Binary), datagram(Dialect::Text), 0u64..400_000), 1..200)) {
+        let receivers = [receiver_addr(0), receiver_addr(1)];
+        let forger: SocketAddr = "127.0.0.99:7735".parse().unwrap();
+        let cfg = SenderConfig { mss: 10, dialect: d, max_timeouts: 3, ..SenderConfig::default() };
+        let mut s = Sender::new(cfg, &receivers, 200, Instant::ZERO).unwrap();
+        let mut now = Instant::ZERO;
+        let mut buf = Vec::new();
+        let mut forged = 0;
+        for (who, bin, txt, dt) in inputs {
+            while let Some(req) = s.poll_read() { s.supply(req.seq, &vec![b'x'; req.len]).unwrap(); }
+            while s.poll_transmit(now, &mut buf).is_some() {}
+            while s.poll_event().is_some() {}
+            now += core::time::Duration::from_micros(dt);
+            let bytes = if d == Dialect::Binary { &bin } else { &txt };
+            match who {
+                0 | 1 => s.handle_datagram(now, receivers[usize::from(who)], bytes, None),
+                2 => { forged += 1; s.handle_datagram(now, forger, bytes, None) }
+                _ => s.handle_timeout(now),
+            }
+        }
+        prop_assert_eq!(s.ignored().foreign, forged);
+        prop_assert!(s.segments_done() <= s.segments());
+    }
+
+    #[test]
+    fn forged_acks_alone_never_complete_a_segment(d in dialect(), seqs in prop::collection::vec(0u32..300, 1..100)) {
+        let cfg = SenderConfig { mss: 10, dialect: d, ..SenderConfig::default() };
+        let mut s = Sender::new(cfg, &[receiver_addr(0)], 200, Instant::ZERO).unwrap();
+        let forger: SocketAddr = "127.0.0.99:7735".parse().unwrap();
+        let mut buf = Vec::new();
+        while let Some(req) = s.poll_read() { s.supply(req.seq, &vec![0; req.len]).unwrap(); }
+        while s.poll_transmit(Instant::ZERO, &mut buf).is_some() {}
+        for seq in seqs {
+            let mut v = Vec::new();
+            d.emit(&Packet::Ack { seq }, &mut v).unwrap();
+            s.handle_datagram(Instant::from_micros(5), forger, &v, None);
+        }
+        prop_assert_eq!(s.segments_done(), 0);
+    }
+}
