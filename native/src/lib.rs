@@ -5,8 +5,11 @@
 //! - [`client`]: the sender driver ([`client::Client`]), reading through [`source`].
 //! - [`cli`]: the `p2mpserver` and `p2mpclient` command lines; [`app`]: the `p2mp` tool.
 //! - [`console`], [`trace_file`], [`summary`]: what the nodes print and record.
+//! - [`loopback`]: in-process transfers on loopback (demo, bench, tests).
 //! - [`clock`], [`net`]: time and address plumbing.
 //! - [`error`]: the crate's error type and exit statuses.
+
+#![warn(missing_docs)]
 
 pub mod app;
 pub mod cli;

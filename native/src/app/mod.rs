@@ -30,6 +30,6 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Demo(args) => run_main("p2mp demo", true, demo::run(args)),
-        Command::Bench(args) => run_main("p2mp bench", true, bench::run(args)),
+        Command::Bench(args) => run_main("p2mp bench", false, bench::run(args)),
     }
 }
