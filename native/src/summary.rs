@@ -124,7 +124,9 @@ impl ClientSummary {
             );
         }
         let failed = self.failed();
-        if failed == 0 {
+        if failed == 0 && self.receivers.len() == 1 {
+            let _ = write!(s, "The receiver finished.");
+        } else if failed == 0 {
             let _ = write!(s, "All {} receivers finished.", self.receivers.len());
         } else {
             let _ = write!(s, "{failed} of {} receivers FAILED.", self.receivers.len());
