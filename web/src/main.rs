@@ -1,40 +1,79 @@
-//! P2MP-FTP in the browser: a minimal page that runs a stop-and-wait transfer in memory with the
-//! core's sender and receivers and shows what happened. Built by Trunk from the top-level
-//! `index.html`; the full visualizer will replace the components.
-//!
-//! On the host (where there is no page) the binary runs the default transfer and prints the
-//! counts, so the driver is built, linted and tested with the rest of the workspace.
-
-#[cfg(target_arch = "wasm32")]
-mod components;
-mod transfer;
+//! The `p2mp-web` binary: the page on wasm32 (see the library's docs), a small tool on the host.
 
 #[cfg(target_arch = "wasm32")]
 fn main() {
-    yew::Renderer::<components::App>::new().render();
+    yew::Renderer::<p2mp_web::components::App>::new().render();
 }
 
 #[cfg(not(target_arch = "wasm32"))]
-fn main() {
-    let params = transfer::Params::default();
-    eprintln!(
-        "p2mp-web is a browser app (build it with `cargo xtask web`); running its default transfer here."
-    );
-    match transfer::run(&params) {
-        Ok(s) => {
-            println!(
-                "{params:?}\nsegments {}, transmissions {}, retransmissions {}, timeouts {}, losses {}, simulated delay {:.3} s",
-                s.segments,
-                s.transmissions,
-                s.retransmissions,
-                s.timeouts,
-                s.losses,
-                s.delay_micros as f64 / 1e6
-            );
+fn main() -> std::process::ExitCode {
+    use std::process::ExitCode;
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match host::run(&args) {
+        Ok(out) => {
+            print!("{out}");
+            ExitCode::SUCCESS
         }
         Err(e) => {
             eprintln!("error: {e}");
-            std::process::exit(1);
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// The host tool's commands.
+#[cfg(not(target_arch = "wasm32"))]
+mod host {
+    use p2mp_web::player::{Action, Player, Source};
+    use p2mp_web::simulate::{simulate_jsonl, SimParams};
+
+    fn arg<T: std::str::FromStr>(args: &[String], i: usize, name: &str, default: T) -> Result<T, String> {
+        match args.get(i) {
+            None => Ok(default),
+            Some(s) => s.parse().map_err(|_| format!("{name}: `{s}` is not valid")),
+        }
+    }
+
+    /// Runs one command; returns what to print.
+    pub fn run(args: &[String]) -> Result<String, String> {
+        match args.first().map(String::as_str) {
+            Some("sim") => {
+                let d = SimParams::default();
+                let p = SimParams {
+                    receivers: arg(args, 1, "receivers", d.receivers)?,
+                    loss: arg(args, 2, "loss", d.loss)?,
+                    file_size: arg(args, 3, "file size", d.file_size)?,
+                    seed: arg(args, 4, "seed", d.seed)?,
+                    ..d
+                };
+                simulate_jsonl(&p)
+            }
+            Some("summary") => {
+                let path = args.get(1).ok_or("summary needs a file")?;
+                let text = std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?;
+                let mut p = Player::default();
+                p.apply(Action::Open(Source::Replay { name: path.clone() }));
+                p.apply(Action::Ingest(text));
+                let t = p.trace();
+                let s = t.model.summary();
+                Ok(format!(
+                    "events {} (bad lines {}), flights {}, receivers {}, retransmissions {}, timeouts {}, \
+                     loss drops {}, link drops {}, ended {}\n",
+                    t.model.events.len(),
+                    p.bad_lines,
+                    t.model.flights.len(),
+                    s.receivers.len(),
+                    s.retransmissions,
+                    s.timeouts,
+                    s.loss_drops,
+                    s.link_drops,
+                    s.end.is_some()
+                ))
+            }
+            _ => {
+                Err("usage: p2mp-web sim [receivers] [loss] [file-size] [seed] | p2mp-web summary FILE"
+                    .into())
+            }
         }
     }
 }

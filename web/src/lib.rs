@@ -1,0 +1,28 @@
+//! P2MP-FTP in the browser (library half; `main.rs` is the entry point): a visualizer that watches live transfers (WebSocket from the hub),
+//! replays recorded traces (JSON Lines files or URLs) and runs the core's simulator in the page.
+//! Built by Trunk from the top-level `index.html`.
+//!
+//! The state logic (player reducer, timeline index, ladder geometry, narration, simulation
+//! source) compiles everywhere and is tested on the host; the Yew components only exist on
+//! wasm32. On the host the binary is a small tool around the same code:
+//!
+//! ```text
+//! p2mp-web sim [receivers] [loss] [file-size] [seed]   # a simulated trace as JSON Lines
+//! p2mp-web summary FILE.jsonl                          # what the side panel would show
+//! ```
+
+pub mod geometry;
+pub mod narrate;
+pub mod player;
+pub mod simulate;
+pub mod timeline;
+
+#[cfg(target_arch = "wasm32")]
+pub mod components;
+#[cfg(target_arch = "wasm32")]
+pub mod draw;
+#[cfg(target_arch = "wasm32")]
+pub mod io;
+
+#[cfg(test)]
+mod tests;
