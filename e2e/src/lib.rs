@@ -5,10 +5,14 @@
 //! - [`Chromedriver`]: starts Debian's `chromedriver` on a free port and stops it on drop.
 //! - [`Browser`]: a fantoccini (WebDriver) session in headless Chromium with a fresh profile.
 //! - [`simulated_trace`]: a recorded trace made with the core's simulator.
+//! - [`fake_hub`]: a stand-in for the hub's `/ws/view` and `/api/again` (the static server
+//!   plays it when given a live trace), until the live test can run the real hub.
 //!
 //! The tests need `dist/` (`cargo xtask web`); `cargo xtask test` builds it first. A live-mode
 //! test can start the hub (`cargo run -p p2mp-native --bin p2mp -- ui`) beside these and point
 //! [`Browser::open`] at it instead of the static server.
+
+pub mod fake_hub;
 
 use fantoccini::{Client, ClientBuilder, Locator};
 use std::collections::HashMap;
@@ -78,15 +82,38 @@ fn content_type(path: &str) -> &'static str {
     }
 }
 
-fn respond(mut stream: TcpStream, root: &Path, files: &HashMap<String, Vec<u8>>) -> std::io::Result<()> {
+/// What the server offers besides files.
+#[derive(Clone, Default)]
+pub struct Hub {
+    /// A trace streamed to every viewer of `/ws/view` (None: no such endpoint, like a plain
+    /// static host).
+    pub live_trace: Option<String>,
+    /// Lines per WebSocket message.
+    pub lines_per_message: usize,
+    /// Pause between messages.
+    pub gap: Duration,
+}
+
+fn respond(
+    mut stream: TcpStream,
+    root: &Path,
+    files: &HashMap<String, Vec<u8>>,
+    hub: &Hub,
+) -> std::io::Result<()> {
     stream.set_read_timeout(Some(Duration::from_secs(5)))?;
     let mut reader = BufReader::new(stream.try_clone()?);
     let mut request = String::new();
     reader.read_line(&mut request)?;
+    let mut ws_key = None;
     loop {
         let mut line = String::new();
         if reader.read_line(&mut line)? == 0 || line == "\r\n" || line == "\n" {
             break;
+        }
+        if let Some((k, v)) = line.split_once(':') {
+            if k.trim().eq_ignore_ascii_case("sec-websocket-key") {
+                ws_key = Some(v.trim().to_string());
+            }
         }
     }
     let mut parts = request.split_whitespace();
@@ -94,7 +121,13 @@ fn respond(mut stream: TcpStream, root: &Path, files: &HashMap<String, Vec<u8>>)
     let target = parts.next().unwrap_or("/");
     let path = target.split(['?', '#']).next().unwrap_or("/");
     let path = if path == "/" { "/index.html" } else { path };
-    let body = if method != "GET" {
+    if let (Some(trace), Some(key), "/ws/view") = (&hub.live_trace, &ws_key, path) {
+        fake_hub::serve_viewer(stream, key, trace, hub.lines_per_message, hub.gap);
+        return Ok(());
+    }
+    let body = if method == "POST" && path == "/api/again" && hub.live_trace.is_some() {
+        Some(b"ok".to_vec())
+    } else if method != "GET" {
         None
     } else if let Some(b) = files.get(path) {
         Some(b.clone())
@@ -124,16 +157,23 @@ fn respond(mut stream: TcpStream, root: &Path, files: &HashMap<String, Vec<u8>>)
 impl StaticServer {
     /// Serves `root` and `files` (path → bytes, paths starting with `/`) until the process ends.
     pub fn start(root: &Path, files: HashMap<String, Vec<u8>>) -> std::io::Result<Self> {
+        Self::start_with_hub(root, files, Hub::default())
+    }
+
+    /// Like [`StaticServer::start`], also playing the hub's endpoints as `hub` says.
+    pub fn start_with_hub(root: &Path, files: HashMap<String, Vec<u8>>, hub: Hub) -> std::io::Result<Self> {
         let listener = TcpListener::bind("127.0.0.1:0")?;
         let addr = listener.local_addr()?;
         let root = root.to_path_buf();
         let files = Arc::new(files);
+        let hub = Arc::new(hub);
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
                 let root = root.clone();
                 let files = files.clone();
+                let hub = hub.clone();
                 std::thread::spawn(move || {
-                    let _ = respond(stream, &root, &files);
+                    let _ = respond(stream, &root, &files, &hub);
                 });
             }
         });

@@ -111,6 +111,17 @@ async fn replay_a_lossy_trace_step_and_play_to_the_end() {
             .await?;
         let shot = b.screenshot("replay-mid.png").await?;
         eprintln!("screenshot: {}", shot.display());
+
+        // A plain static host has no hub: "Run another transfer" says so.
+        b.click("#again").await?;
+        let err = b.text("#again-error").await?;
+        assert!(err.contains("did not start a transfer"), "{err}");
+
+        // The simulate slot feeds the same views (it plays at the speed chosen above).
+        b.click("#simulate").await?;
+        b.wait_text("#source", Duration::from_secs(10), |t| t.starts_with("simulated")).await?;
+        let status = b.wait_text("#status", Duration::from_secs(60), |t| t.contains("complete")).await?;
+        assert!(status.contains("3 finished"), "{status}");
         Ok::<(), String>(())
     };
     let result = tokio::time::timeout(Duration::from_secs(120), run).await;

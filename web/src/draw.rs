@@ -1,6 +1,6 @@
 //! Paints the ladder diagram on a canvas (wasm32 only; the geometry is in [`crate::geometry`]).
 
-use crate::geometry::{fmt_micros, strokes_in_view, ticks, Ending, Layout, Stroke};
+use crate::geometry::{fmt_micros, fmt_tick, strokes_in_view, ticks, Ending, Layout, Stroke};
 use crate::player::Player;
 use crate::timeline::TimerEnd;
 use p2mp_core::{Outcome, PacketKind};
@@ -93,7 +93,7 @@ pub fn draw(canvas: &HtmlCanvasElement, player: &Player, outcomes: &[Outcome]) {
     let small = if big { 14.0 } else { 12.0 };
 
     // Time axis and grid.
-    let (_, marks) = ticks(layout.from, layout.to, ((layout.width - layout.left) / 110.0) as usize);
+    let (step, marks) = ticks(layout.from, layout.to, ((layout.width - layout.left) / 110.0) as usize);
     ctx.set_font(&font(small, false));
     ctx.set_line_width(1.0);
     for t in marks {
@@ -105,7 +105,7 @@ pub fn draw(canvas: &HtmlCanvasElement, player: &Player, outcomes: &[Outcome]) {
         ctx.stroke();
         if t >= t0 {
             ctx.set_fill_style_str("#555");
-            let _ = ctx.fill_text(&fmt_micros(t - t0), x + 3.0, 14.0);
+            let _ = ctx.fill_text(&fmt_tick(t - t0, step), x + 3.0, 14.0);
         }
     }
 
@@ -187,7 +187,7 @@ pub fn draw(canvas: &HtmlCanvasElement, player: &Player, outcomes: &[Outcome]) {
         ctx.set_fill_style_str("#7a4d00");
         ctx.set_font(&font(small, true));
         let _ = ctx.fill_text(
-            &format!("⏱ timer: {} left", fmt_micros(left)),
+            &format!("timer: {} left", fmt_micros(left)),
             layout.x(player.playhead) + 6.0,
             band + 20.0,
         );

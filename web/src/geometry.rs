@@ -46,7 +46,7 @@ impl Layout {
             left,
             right: 16.0,
             top: 36.0,
-            bottom: 16.0,
+            bottom: 30.0,
             lanes: receivers + 1,
             from,
             to: from + window,
@@ -212,6 +212,18 @@ pub fn fmt_micros(us: u64) -> String {
     } else {
         format!("{} s", trim(us as f64 / 1e6))
     }
+}
+
+/// A time-axis label for `t` microseconds on an axis of `step`-microsecond ticks: seconds with
+/// just enough decimals to tell neighbouring ticks apart ("12.15 s"), or ms below a second.
+pub fn fmt_tick(t: u64, step: u64) -> String {
+    if t < 1_000_000 && step < 1_000_000 {
+        let decimals =
+            if step >= 1_000 { 0 } else { (3 - (step as f64).log10().floor() as i32).clamp(0, 3) as usize };
+        return format!("{:.*} ms", decimals, t as f64 / 1e3);
+    }
+    let decimals = (6 - (step.max(1) as f64).log10().floor() as i32).clamp(0, 6) as usize;
+    format!("{:.*} s", decimals, t as f64 / 1e6)
 }
 
 fn trim(v: f64) -> String {

@@ -503,7 +503,7 @@ pub fn flight_index(flights: &[Flight], f: &Flight) -> Option<usize> {
 
 /// The automatic window width for a one-way delay: a few dozen round trips.
 pub fn fit_window(one_way: u64) -> u64 {
-    one_way.saturating_mul(40).clamp(1_000, 20_000_000)
+    one_way.saturating_mul(24).clamp(1_000, 20_000_000)
 }
 
 /// A speed as text: "0.1x", "1x", "1000x", "max".

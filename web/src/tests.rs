@@ -301,6 +301,11 @@ fn ticks_throughput_and_urls() {
     assert_eq!(crate::geometry::fmt_micros(1_250_000), "1.25 s");
     assert_eq!(crate::geometry::fmt_micros(12_500), "12.5 ms");
     assert_eq!(crate::geometry::fmt_micros(850), "850 µs");
+    use crate::geometry::fmt_tick;
+    assert_eq!(fmt_tick(12_150_000, 50_000), "12.15 s");
+    assert_eq!(fmt_tick(12_000_000, 1_000_000), "12 s");
+    assert_eq!(fmt_tick(950_000, 50_000), "950 ms");
+    assert_eq!(fmt_tick(1_500, 500), "1.5 ms");
 
     let bins = throughput_bins(&[(0, 0), (500_000, 1), (999_999, 2), (1_000_000, 3)], 0, 1_000_000, 2, 500);
     assert_eq!(bins, vec![1_000.0, 3_000.0], "the end time falls in the last bin");

@@ -3,7 +3,8 @@
 //! - `cargo xtask test [--no-browser]`: the full check CI runs. Installs what is missing (the
 //!   wasm target, Trunk, the wasm-bindgen CLI, and unless `--no-browser` Chromium with its
 //!   driver), then runs fmt, clippy (host, and the web crate for wasm), the tests, the core's
-//!   wasm build and the web app's release build, stopping at the first failure.
+//!   wasm build, the web app's release build and the browser tests (`p2mp-e2e`, headless
+//!   Chromium against that build), stopping at the first failure.
 //! - `cargo xtask web`: installs the web tools if missing and builds the web app into `dist/`.
 //! - `cargo xtask install [--no-browser]`: only the installs.
 //!
@@ -32,7 +33,7 @@ tasks:
   web                     install missing web tools and build the web app into dist/ (trunk build --release)
   install [--no-browser]  only install missing tools
 
---no-browser  do not install Chromium and chromedriver (needed by the browser tests)";
+--no-browser  do not install Chromium and chromedriver, and skip the browser tests";
 
 /// A failed task: what went wrong, for one line on stderr.
 #[derive(Debug)]
@@ -119,9 +120,18 @@ fn test(r: &mut Runner, no_browser: bool) -> Result {
             "warnings",
         ])
     })?;
-    r.step("test (host, workspace)", |r| r.cargo(&["test", "--workspace"]))?;
+    // The browser tests need the web build: they run after it, below.
+    r.step("test (host, workspace)", |r| r.cargo(&["test", "--workspace", "--exclude", "p2mp-e2e"]))?;
     r.step("build p2mp-core for wasm", |r| r.cargo(&["build", "-p", "p2mp-core", "--target", WASM_TARGET]))?;
     r.step("web app (trunk build --release)", build_web)?;
+    if no_browser {
+        println!("\n==> browser tests (p2mp-e2e): skipped (--no-browser)");
+    } else {
+        // Headless Chromium against the dist/ just built (not a default member: run it here).
+        r.step("browser tests (p2mp-e2e, headless Chromium)", |r| {
+            r.cargo(&["test", "-p", "p2mp-e2e", "--", "--test-threads=1"])
+        })?;
+    }
     Ok(())
 }
 

@@ -63,13 +63,13 @@ pub fn transport_controls(props: &TransportControlsProps) -> Html {
         <section id="controls" aria-label="Playback">
             <div class="buttons">
                 <button id="step-back" onclick={send(Action::StepBack)} disabled={empty}
-                    title="Step one event back (←)" aria-label="Step back">{ "⏮ Step" }</button>
+                    title="Step one event back (←)" aria-label="Step back">{ "◀ Step" }</button>
                 <button id="play" class="primary" onclick={send(Action::TogglePlay)} disabled={empty}
                     title="Play or pause (Space)" aria-pressed={p.playing.to_string()}>
-                    { if p.playing { "⏸ Pause" } else { "▶ Play" } }
+                    { if p.playing { "Pause" } else { "▶ Play" } }
                 </button>
                 <button id="step-forward" onclick={send(Action::StepForward)} disabled={empty}
-                    title="Step one event forward (→)" aria-label="Step forward">{ "Step ⏭" }</button>
+                    title="Step one event forward (→)" aria-label="Step forward">{ "Step ▶" }</button>
                 <label class="speed">
                     { "Speed " }
                     <button id="slower" onclick={send(Action::Slower)} title="Slower (−)" aria-label="Slower">{ "−" }</button>
@@ -86,9 +86,9 @@ pub fn transport_controls(props: &TransportControlsProps) -> Html {
                 </label>
                 <span class="zoom">
                     { "Window " }
-                    <button id="zoom-in" onclick={send(Action::Zoom(0.5))} aria-label="Zoom in">{ "🔍+" }</button>
+                    <button id="zoom-in" onclick={send(Action::Zoom(0.5))} aria-label="Zoom in" title="Narrower time window">{ "+" }</button>
                     <span id="window">{ fmt_micros(p.window) }</span>
-                    <button id="zoom-out" onclick={send(Action::Zoom(2.0))} aria-label="Zoom out">{ "🔍−" }</button>
+                    <button id="zoom-out" onclick={send(Action::Zoom(2.0))} aria-label="Zoom out" title="Wider time window">{ "−" }</button>
                 </span>
             </div>
             <div class="scrub">
