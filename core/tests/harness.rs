@@ -438,3 +438,25 @@ fn tracing_off_gives_the_same_result() {
     assert_eq!(a, b);
     assert!(quiet.trace().is_empty());
 }
+
+#[test]
+fn dropping_a_packet_in_flight_by_hand_triggers_a_timeout_and_a_retransmission_to_that_receiver() {
+    let mut sim = Simulation::new(base(1000, 100, 3)).unwrap();
+    // Run until segment 4 is on its way to receiver 2, then drop exactly that datagram.
+    let target = loop {
+        assert!(sim.step(), "segment 4 never went out");
+        let hit = sim.in_flight().into_iter().find(|&(_, rx, down, _)| {
+            down && rx == 2
+                && sim.trace().iter().any(|e| e.tx.is_some() && e.seq == Some(4) && e.rx == Some(2))
+        });
+        if let Some((tx, ..)) = hit {
+            break tx;
+        }
+    };
+    assert!(sim.drop_in_flight(target));
+    assert!(!sim.drop_in_flight(target), "already gone");
+    let r = sim.run();
+    assert!(all_intact(&r));
+    assert_eq!(timer_fired(sim.trace()), vec![(4, vec![2])]);
+    assert_eq!(retransmissions(sim.trace()), vec![(2, 4)]);
+}

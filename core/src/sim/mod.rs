@@ -360,6 +360,61 @@ impl Simulation {
         core::mem::take(&mut self.trace)
     }
 
+    /// Datagrams on the wire now: (transmission id, receiver path, downstream?, arrival time).
+    pub fn in_flight(&self) -> Vec<(TxId, u16, bool, Instant)> {
+        let mut v: Vec<_> = self
+            .queue
+            .iter()
+            .map(|Reverse(f)| {
+                let (rx, down) =
+                    if f.to == 0 { (self.receiver_of(f.from), false) } else { ((f.to - 1) as u16, true) };
+                (f.tx, rx, down, f.at)
+            })
+            .collect();
+        v.sort_by_key(|&(tx, _, _, at)| (at, tx));
+        v
+    }
+
+    /// Loses a datagram that is on the wire (teaching mode: "click a packet to drop it").
+    /// Recorded as a link drop at the current time. Returns whether it was found.
+    pub fn drop_in_flight(&mut self, tx: TxId) -> bool {
+        let Some(Reverse(f)) = self.queue.iter().find(|Reverse(f)| f.tx == tx) else {
+            return false;
+        };
+        let (from, rx) = if f.to == 0 {
+            let rx = self.receiver_of(f.from);
+            (Node::Server(rx), rx)
+        } else {
+            (Node::Client, (f.to - 1) as u16)
+        };
+        let packet = self.cfg.dialect.parse(&f.bytes).map_or(PacketKind::Data, |p| p.kind());
+        let seq = self.seq_of(&f.bytes);
+        self.queue.retain(|Reverse(f)| f.tx != tx);
+        self.net_event(from, rx, seq, tx, EventKind::LinkDrop { packet });
+        true
+    }
+
+    fn receiver_of(&self, addr: SocketAddr) -> u16 {
+        (0..self.cfg.receivers).find(|&i| receiver_addr(i) == addr).unwrap_or(0)
+    }
+
+    /// Segment number of a datagram on the wire, for the trace.
+    fn seq_of(&self, bytes: &[u8]) -> Option<u32> {
+        let segments = u32::try_from(self.cfg.file_size.div_ceil(self.cfg.mss as u64)).ok();
+        match (self.cfg.dialect, self.cfg.dialect.parse(bytes).ok()?) {
+            (_, Packet::Fin { .. }) => segments,
+            (Dialect::Binary, Packet::Data { seq, .. } | Packet::Ack { seq }) => Some(seq),
+            (Dialect::Text, Packet::Data { seq, .. } | Packet::Ack { seq })
+                if u64::from(seq) == self.cfg.file_size =>
+            {
+                segments
+            }
+            (Dialect::Text, Packet::Data { seq, .. } | Packet::Ack { seq }) => {
+                Some(seq / self.cfg.mss as u32)
+            }
+        }
+    }
+
     /// When the next thing happens, if anything is left to happen.
     pub fn next_event_time(&self) -> Option<Instant> {
         let net = self.queue.peek().map(|Reverse(f)| f.at);
