@@ -79,7 +79,8 @@ where
     let result = rt.block_on(async {
         tokio::select! {
             r = fut => r,
-            _ = tokio::signal::ctrl_c() => Err(NativeError::Interrupted),
+            // If Ctrl-C cannot be watched (Err), the branch is disabled, not taken.
+            Ok(()) = tokio::signal::ctrl_c() => Err(NativeError::Interrupted),
         }
     });
     match result {
