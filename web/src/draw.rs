@@ -136,6 +136,12 @@ pub fn draw(canvas: &HtmlCanvasElement, player: &Player, outcomes: &[Outcome]) {
         }
     }
 
+    // Everything time-bound stays inside the plot.
+    ctx.save();
+    ctx.begin_path();
+    ctx.rect(layout.left, 0.0, layout.width - layout.left - layout.right, layout.height);
+    ctx.clip();
+
     // Segments completed: ticks above the client lane.
     let yc = layout.lane_y(0);
     let done = trace.timeline.completes_between(layout.from, layout.to.min(player.playhead));
@@ -242,6 +248,8 @@ pub fn draw(canvas: &HtmlCanvasElement, player: &Player, outcomes: &[Outcome]) {
         ctx.set_font(&font(small, true));
         let _ = ctx.fill_text(mark, x + 4.0, y - 8.0);
     }
+
+    ctx.restore();
 
     // The playhead.
     let xp = layout.x(player.playhead);

@@ -6,6 +6,9 @@
 //! source) compiles everywhere and is tested on the host; the Yew components only exist on
 //! wasm32. On the host the binary is a small tool around the same code:
 //!
+//! Page URL parameters: `?trace=URL` replays a trace at start (`&autoplay=1` plays it),
+//! `?live=0` keeps the page from connecting to the hub at its own origin (the default).
+//!
 //! ```text
 //! p2mp-web sim [receivers] [loss] [file-size] [seed]   # a simulated trace as JSON Lines
 //! p2mp-web summary FILE.jsonl                          # what the side panel would show
