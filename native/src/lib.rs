@@ -6,7 +6,7 @@
 //! - [`cli`]: the `p2mpserver` and `p2mpclient` command lines; [`app`]: the `p2mp` tool.
 //! - [`console`], [`trace_file`], [`summary`]: what the nodes print and record.
 //! - [`loopback`]: in-process transfers on loopback (demo, bench, tests).
-//! - [`clock`], [`net`]: time and address plumbing.
+//! - [`clock`], [`net`], [`delay`], [`units`]: time, address and delay plumbing, unit parsing.
 //! - [`error`]: the crate's error type and exit statuses.
 
 #![warn(missing_docs)]
@@ -16,6 +16,7 @@ pub mod cli;
 pub mod client;
 pub mod clock;
 pub mod console;
+pub mod delay;
 pub mod error;
 pub mod loopback;
 pub mod net;
@@ -24,6 +25,7 @@ pub mod server;
 pub mod source;
 pub mod summary;
 pub mod trace_file;
+pub mod units;
 
 pub use client::{Client, ClientConfig};
 pub use console::Console;

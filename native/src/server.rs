@@ -3,6 +3,7 @@
 
 use crate::clock::Clock;
 use crate::console::Console;
+use crate::delay::DelayLine;
 use crate::error::{NativeError, Result};
 use crate::net;
 use crate::output::PartialFile;
@@ -13,6 +14,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::net::UdpSocket;
 
 /// Largest datagram we ever read (a UDP payload is at most 65507 bytes).
@@ -65,6 +67,7 @@ pub struct Server {
     trace: TraceFile,
     console: Console,
     received: Arc<AtomicU64>,
+    reply_delay: Duration,
 }
 
 impl Server {
@@ -85,6 +88,7 @@ impl Server {
             trace,
             console,
             received: Arc::new(AtomicU64::new(0)),
+            reply_delay: Duration::ZERO,
         })
     }
 
@@ -110,10 +114,17 @@ impl Server {
         let mut tx_buf: Vec<u8> = Vec::with_capacity(128);
         let mut peer = None;
         let mut send_errors = 0u64;
+        let delay_line = if self.reply_delay.is_zero() {
+            None
+        } else {
+            Some(DelayLine::spawn(&self.socket, self.reply_delay)?)
+        };
         loop {
             // Replies first: the ACK goes out before the payload is written.
             while let Some(t) = self.receiver.poll_transmit(clock.now(), &mut tx_buf) {
-                if let Err(e) = self.socket.send_to(&tx_buf[..t.size], t.destination).await {
+                if let Some(line) = &delay_line {
+                    line.push(&tx_buf[..t.size], t.destination);
+                } else if let Err(e) = self.socket.send_to(&tx_buf[..t.size], t.destination).await {
                     if !net::is_transient(&e) {
                         return Err(NativeError::Network(e));
                     }
@@ -148,7 +159,7 @@ impl Server {
                     seed: self.cfg.receiver.seed,
                     loss: self.cfg.receiver.loss,
                     stats,
-                    send_errors,
+                    send_errors: send_errors + delay_line.as_ref().map_or(0, DelayLine::errors),
                 });
             }
             let deadline = self.receiver.poll_timeout();
@@ -182,6 +193,13 @@ impl Server {
     /// (progress displays, tests).
     pub fn bytes_received(&self) -> Arc<AtomicU64> {
         Arc::clone(&self.received)
+    }
+
+    /// Holds every reply `delay` before sending it (0: send at once), giving loopback a
+    /// round-trip time; the receive loop never waits (see [`crate::delay`]).
+    pub fn with_reply_delay(mut self, delay: Duration) -> Self {
+        self.reply_delay = delay;
+        self
     }
 
     /// Replaces where the server prints its loss lines.

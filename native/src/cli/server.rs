@@ -51,6 +51,10 @@ pub struct ServerArgs {
     /// Record the event trace as JSON Lines in this file.
     #[arg(long, value_name = "PATH")]
     pub trace_file: Option<PathBuf>,
+    /// Hold every reply this long before sending it (e.g. 10ms), to emulate a round-trip time
+    /// on loopback; the server keeps receiving meanwhile.
+    #[arg(long, value_name = "DURATION", default_value = "0", value_parser = crate::units::parse_duration)]
+    pub delay: Duration,
 }
 
 impl ServerArgs {
@@ -87,7 +91,7 @@ async fn serve(args: ServerArgs) -> Result<()> {
     } else {
         Console::stdout()
     };
-    let server = Server::bind(cfg, console.clone()).await?;
+    let server = Server::bind(cfg, console.clone()).await?.with_reply_delay(args.delay);
     if !args.quiet {
         eprintln!(
             "p2mpserver: listening on {} ({} dialect), writing {}",
