@@ -23,6 +23,7 @@ pub mod sim;
 pub mod time;
 pub mod trace;
 pub mod view;
+pub mod window;
 pub mod wire;
 
 pub use error::Error;
@@ -31,4 +32,5 @@ pub use rto::RtoPolicy;
 pub use sender::{Outcome, ReadRequest, ReceiverReport, Sender, SenderConfig, Transmit};
 pub use time::Instant;
 pub use trace::{EventKind, Node, TraceEvent, TxId};
+pub use window::{Mode, WindowSender};
 pub use wire::{Dialect, Packet, PacketKind, WireError};

@@ -125,6 +125,9 @@ pub struct Receiver {
     next_tx: u64,
     finished: bool,
     stats: ReceiverStats,
+    /// Selective repeat: how far ahead of `next_seq` segments are buffered (0: classic).
+    reorder: u64,
+    buffered: std::collections::BTreeMap<u64, Vec<u8>>,
 }
 
 impl Receiver {
@@ -148,7 +151,21 @@ impl Receiver {
             events: VecDeque::new(),
             finished: false,
             stats: ReceiverStats::default(),
+            reorder: 0,
+            buffered: Default::default(),
         })
+    }
+
+    /// Makes this a selective-repeat receiver: DATA up to `window - 1` segments ahead of the
+    /// next expected one is buffered (at most that many, so memory is bounded) and each DATA is
+    /// acknowledged individually. Classic senders see no difference: they never send ahead,
+    /// and the ACK of a duplicate is the ACK of the last in-sequence segment they expect.
+    /// Binary dialect only; `window <= 1` keeps the classic behaviour.
+    pub fn with_reorder_window(mut self, window: u32) -> Self {
+        if self.cfg.dialect == Dialect::Binary {
+            self.reorder = u64::from(window.saturating_sub(1));
+        }
+        self
     }
 
     /// The configuration.
@@ -232,12 +249,36 @@ impl Receiver {
         self.last_heard = now;
         match (self.cfg.dialect, packet) {
             (Dialect::Binary, Packet::Data { seq, payload }) => {
-                if u64::from(seq) == self.next_seq && self.phase == Phase::Receiving {
+                let k = u64::from(seq);
+                let receiving = self.phase == Phase::Receiving;
+                if k == self.next_seq && receiving {
                     self.reply(Packet::Ack { seq }, Some(seq));
                     self.accept(now, seq, payload, tx);
                     self.next_seq += 1;
+                    // Selective repeat: what was buffered behind the gap follows it out.
+                    while let Some(data) = self.buffered.remove(&self.next_seq) {
+                        self.accept(now, self.next_seq as u32, &data, None);
+                        self.next_seq += 1;
+                    }
+                } else if self.reorder > 0
+                    && receiving
+                    && k > self.next_seq
+                    && k <= self.next_seq + self.reorder
+                {
+                    self.reply(Packet::Ack { seq }, Some(seq));
+                    match self.buffered.entry(k) {
+                        std::collections::btree_map::Entry::Occupied(_) => {
+                            self.not_in_sequence(now, true, Some(seq), tx)
+                        }
+                        std::collections::btree_map::Entry::Vacant(v) => {
+                            v.insert(payload.to_vec());
+                        }
+                    }
+                } else if self.reorder > 0 && k < self.next_seq {
+                    self.not_in_sequence(now, true, Some(seq), tx);
+                    self.reply(Packet::Ack { seq }, Some(seq));
                 } else {
-                    self.not_in_sequence(now, u64::from(seq) < self.next_seq, Some(seq), tx);
+                    self.not_in_sequence(now, k < self.next_seq, Some(seq), tx);
                     if let Some(last) = self.next_seq.checked_sub(1) {
                         // Last in-sequence segment; fits since it came off the wire.
                         let last = last as u32;

@@ -12,18 +12,21 @@
 //! datagram before the link does and may drop, duplicate, delay or corrupt it.
 
 mod link;
+mod machine;
 mod payload;
 
 pub use link::{Link, LinkConfig, LossModel, Verdict};
+pub use machine::AnySender;
 pub use payload::Pattern;
 
 use crate::error::Error;
 use crate::receiver::{Receiver, ReceiverConfig, ReceiverOutput, ReceiverStats};
 use crate::rng::Rng;
 use crate::rto::{micros, RtoPolicy};
-use crate::sender::{ReceiverReport, Sender, SenderConfig, Transmit};
+use crate::sender::{ReceiverReport, SenderConfig, Transmit};
 use crate::time::Instant;
 use crate::trace::{EventKind, Node, TraceEvent, TraceHeader, TraceSource, TransferTotals, TxId};
+use crate::window::Mode;
 use crate::wire::{Dialect, Packet, PacketKind};
 use core::cmp::{Ordering, Reverse};
 use core::time::Duration;
@@ -75,6 +78,13 @@ pub struct SimConfig {
     pub host_cost: Duration,
     /// Record the trace (off: faster, nothing kept).
     pub trace: bool,
+    /// ARQ scheme (selective-repeat receivers buffer a window's worth of segments).
+    pub mode: Mode,
+    /// Sender pacing cap in bits per second for windowed modes (0: none).
+    pub rate_bps: u64,
+    /// Receivers' reorder buffer in segments; `None` follows the mode (a window's worth for
+    /// selective repeat, none otherwise). `Some(0)`: classic receivers whatever the mode.
+    pub receiver_window: Option<u32>,
 }
 
 impl Default for SimConfig {
@@ -94,6 +104,9 @@ impl Default for SimConfig {
             linger: Duration::from_secs(2),
             host_cost: Duration::ZERO,
             trace: true,
+            mode: Mode::StopAndWait,
+            rate_bps: 0,
+            receiver_window: None,
         }
     }
 }
@@ -232,7 +245,7 @@ struct Sink {
 pub struct Simulation {
     cfg: SimConfig,
     now: Instant,
-    sender: Sender,
+    sender: AnySender,
     receivers: Vec<Receiver>,
     sinks: Vec<Sink>,
     /// Per path: (downstream, upstream).
@@ -270,7 +283,14 @@ impl Simulation {
             l.validate().map_err(Error::BadParameter)?;
         }
         let addrs: Vec<SocketAddr> = (0..cfg.receivers).map(receiver_addr).collect();
-        let sender = Sender::new(cfg.sender_config(), &addrs, cfg.file_size, Instant::ZERO)?;
+        let sender = AnySender::new(
+            cfg.sender_config(),
+            cfg.mode,
+            cfg.rate_bps,
+            &addrs,
+            cfg.file_size,
+            Instant::ZERO,
+        )?;
         let receivers = (0..cfg.receivers)
             .map(|i| {
                 Receiver::new(ReceiverConfig {
@@ -280,6 +300,10 @@ impl Simulation {
                     index: i,
                     linger: cfg.linger,
                     idle_timeout: None,
+                })
+                .map(|r| match (cfg.receiver_window, cfg.mode) {
+                    (Some(w), _) | (None, Mode::SelectiveRepeat { window: w }) => r.with_reorder_window(w),
+                    _ => r,
                 })
             })
             .collect::<Result<Vec<_>, _>>()?;
@@ -336,7 +360,7 @@ impl Simulation {
     }
 
     /// The sender, to inspect.
-    pub fn sender(&self) -> &Sender {
+    pub fn sender(&self) -> &AnySender {
         &self.sender
     }
 

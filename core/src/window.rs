@@ -1,0 +1,666 @@
+//! Windowed ARQ beside stop-and-wait: go-back-n and selective repeat to n receivers, on the
+//! same header format, checksum, timers and trace events.
+//!
+//! Receivers: go-back-n needs nothing new (the classic receiver already discards out-of-order
+//! DATA and acknowledges cumulatively). Selective repeat needs receivers that buffer out-of-order
+//! segments and acknowledge each ([`crate::Receiver::with_reorder_window`]); against a classic
+//! receiver it still completes, retransmitting what the receiver discarded.
+
+use crate::error::Error;
+use crate::rto::RttEstimator;
+use crate::sender::{Ignored, Outcome, ReadRequest, ReceiverReport, SenderConfig, Transmit};
+use crate::time::Instant;
+use crate::trace::{EventKind, Node, RejectReason, TraceEvent, TransferTotals, TxId};
+use crate::wire::{Dialect, Packet};
+use core::time::Duration;
+use serde::{Deserialize, Serialize};
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+
+/// Which ARQ scheme the sender runs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Mode {
+    /// One segment at a time (the classic protocol).
+    #[default]
+    StopAndWait,
+    /// Up to `window` segments outstanding; cumulative ACKs; a timeout resends everything
+    /// outstanding to that receiver.
+    GoBackN {
+        /// Segments outstanding at most.
+        window: u32,
+    },
+    /// Up to `window` segments outstanding; each acknowledged and retransmitted on its own.
+    SelectiveRepeat {
+        /// Segments outstanding at most.
+        window: u32,
+    },
+}
+
+impl Mode {
+    /// The window (1 for stop-and-wait).
+    pub fn window(self) -> u32 {
+        match self {
+            Mode::StopAndWait => 1,
+            Mode::GoBackN { window } | Mode::SelectiveRepeat { window } => window,
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Slot {
+    /// Acknowledged (selective repeat) by this receiver.
+    acked: bool,
+    sent_at: Option<Instant>,
+    deadline: Option<Instant>,
+    retransmitted: bool,
+}
+
+#[derive(Debug)]
+struct Peer {
+    addr: SocketAddr,
+    est: RttEstimator,
+    outcome: Outcome,
+    /// Go-back-n: segments below this are acknowledged (cumulative).
+    cum: u64,
+    /// Selective repeat: per-segment state for `base..next`.
+    slots: VecDeque<Slot>,
+    /// Go-back-n timer (oldest outstanding); FIN timer in both modes.
+    deadline: Option<Instant>,
+    gbn_sent_at: Option<(u64, Instant)>,
+    gbn_retransmitted_below: u64,
+    fin_pending: bool,
+    fin_sent_at: Option<Instant>,
+    consecutive_timeouts: u32,
+    timeouts: u64,
+    retransmissions: u64,
+    acked: u64,
+}
+
+/// Go-back-n or selective-repeat sender to n receivers. Same driver contract as
+/// [`crate::Sender`]: `poll_read`/`supply`, `poll_transmit`, `poll_event`, `poll_timeout`, then
+/// `handle_datagram`/`handle_timeout`. Binary dialect only (the text dialect is the
+/// compatibility mode of the original scripts, which are stop-and-wait).
+#[derive(Debug)]
+pub struct WindowSender {
+    cfg: SenderConfig,
+    mode: Mode,
+    window: u64,
+    /// Pacing: bits per second, 0 = unpaced.
+    rate_bps: u64,
+    next_send_at: Instant,
+    peers: Vec<Peer>,
+    file_len: u64,
+    segments: u64,
+    /// Lowest segment not acknowledged by every live receiver.
+    base: u64,
+    /// Next segment to send for the first time.
+    next: u64,
+    buffers: VecDeque<Vec<u8>>,
+    queue: VecDeque<(u16, u64, bool)>,
+    fin: bool,
+    done: bool,
+    events: VecDeque<TraceEvent>,
+    next_tx: u64,
+    first_send: Option<Instant>,
+    end: Option<Instant>,
+    totals: TransferTotals,
+    ignored: Ignored,
+}
+
+/// Sentinel segment number of the FIN in the transmit queue.
+const FIN: u64 = u64::MAX;
+
+impl WindowSender {
+    /// Starts a transfer. `rate_bps` caps the sending rate (0: no cap).
+    pub fn new(
+        cfg: SenderConfig,
+        mode: Mode,
+        rate_bps: u64,
+        receivers: &[SocketAddr],
+        file_len: u64,
+        now: Instant,
+    ) -> Result<Self, Error> {
+        let segments = cfg.validate(file_len)?;
+        if cfg.dialect != Dialect::Binary {
+            return Err(Error::BadParameter("windowed modes use the binary dialect".into()));
+        }
+        let window = u64::from(mode.window());
+        if window == 0 || window > 1 << 20 {
+            return Err(Error::BadParameter(format!("window must be 1 to {}, got {window}", 1 << 20)));
+        }
+        if receivers.is_empty() {
+            return Err(Error::NoReceivers);
+        }
+        if receivers.len() > usize::from(u16::MAX) {
+            return Err(Error::TooManyReceivers(receivers.len()));
+        }
+        for (i, a) in receivers.iter().enumerate() {
+            if receivers[..i].contains(a) {
+                return Err(Error::DuplicateReceiver(*a));
+            }
+        }
+        let peers = receivers
+            .iter()
+            .map(|&addr| Peer {
+                addr,
+                est: RttEstimator::new(cfg.policy),
+                outcome: Outcome::Active,
+                cum: 0,
+                slots: VecDeque::new(),
+                deadline: None,
+                gbn_sent_at: None,
+                gbn_retransmitted_below: 0,
+                fin_pending: false,
+                fin_sent_at: None,
+                consecutive_timeouts: 0,
+                timeouts: 0,
+                retransmissions: 0,
+                acked: 0,
+            })
+            .collect();
+        let mut s = WindowSender {
+            mode,
+            window,
+            rate_bps,
+            next_send_at: now,
+            peers,
+            file_len,
+            segments,
+            base: 0,
+            next: 0,
+            buffers: VecDeque::new(),
+            queue: VecDeque::new(),
+            fin: false,
+            done: false,
+            events: VecDeque::new(),
+            next_tx: TxId::base_for(Node::Client),
+            first_send: None,
+            end: None,
+            totals: TransferTotals { bytes: file_len, segments, ..Default::default() },
+            ignored: Ignored::default(),
+            cfg,
+        };
+        s.push(
+            now,
+            EventKind::TransferStart {
+                file_size: file_len,
+                mss: s.cfg.mss as u32,
+                segments,
+                receivers: receivers.iter().map(|a| a.to_string()).collect(),
+                dialect: s.cfg.dialect,
+                policy: s.cfg.policy,
+                max_timeouts: s.cfg.max_timeouts,
+            },
+        );
+        if segments == 0 {
+            s.start_fin();
+        }
+        Ok(s)
+    }
+
+    /// The scheme in use.
+    pub fn mode(&self) -> Mode {
+        self.mode
+    }
+
+    /// DATA segments in the file.
+    pub fn segments(&self) -> u64 {
+        self.segments
+    }
+
+    /// Segments acknowledged by every live receiver.
+    pub fn segments_done(&self) -> u64 {
+        self.base
+    }
+
+    /// Whether every receiver finished or failed.
+    pub fn is_done(&self) -> bool {
+        self.done
+    }
+
+    /// First send to end, once done.
+    pub fn delay(&self) -> Option<Duration> {
+        Some(self.end? - self.first_send?)
+    }
+
+    /// Totals so far.
+    pub fn totals(&self) -> &TransferTotals {
+        &self.totals
+    }
+
+    /// Datagrams ignored so far.
+    pub fn ignored(&self) -> Ignored {
+        self.ignored
+    }
+
+    /// Per-receiver counters.
+    pub fn reports(&self) -> Vec<ReceiverReport> {
+        self.peers
+            .iter()
+            .map(|p| ReceiverReport {
+                addr: p.addr,
+                timeouts: p.timeouts,
+                retransmissions: p.retransmissions,
+                acked: p.acked,
+                srtt_micros: p.est.srtt().map(|d| d.as_micros() as u64),
+                outcome: p.outcome,
+            })
+            .collect()
+    }
+
+    /// The next payload wanted, while the window has room.
+    #[must_use]
+    pub fn poll_read(&self) -> Option<ReadRequest> {
+        if self.fin || self.next >= self.segments || self.next >= self.base + self.window {
+            return None;
+        }
+        let offset = self.next * self.cfg.mss as u64;
+        let len = (self.file_len - offset).min(self.cfg.mss as u64) as usize;
+        Some(ReadRequest { seq: self.next as u32, offset, len })
+    }
+
+    /// Hands over the bytes asked for by [`WindowSender::poll_read`].
+    pub fn supply(&mut self, seq: u32, data: &[u8]) -> Result<(), Error> {
+        match self.poll_read() {
+            Some(r) if r.seq == seq && r.len == data.len() => {}
+            r => {
+                return Err(Error::UnexpectedSegment {
+                    got: seq,
+                    len: data.len(),
+                    want: r.map_or(self.next as u32, |r| r.seq),
+                    want_len: r.map_or(0, |r| r.len),
+                })
+            }
+        }
+        self.buffers.push_back(data.to_vec());
+        let k = self.next;
+        self.next += 1;
+        for (i, p) in self.peers.iter_mut().enumerate() {
+            p.slots.push_back(Slot { acked: false, sent_at: None, deadline: None, retransmitted: false });
+            if p.outcome == Outcome::Active {
+                self.queue.push_back((i as u16, k, false));
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes the next datagram into `buf`; `None` when nothing is due (or pacing holds it).
+    #[must_use]
+    pub fn poll_transmit(&mut self, now: Instant, buf: &mut Vec<u8>) -> Option<Transmit> {
+        if self.done || (self.rate_bps > 0 && now < self.next_send_at) {
+            return None;
+        }
+        while let Some((i, k, retx)) = self.queue.pop_front() {
+            let idx = usize::from(i);
+            if !self.still_wanted(idx, k) {
+                continue;
+            }
+            buf.clear();
+            let packet = if k == FIN {
+                Packet::Fin { seq: 0 }
+            } else {
+                let data = &self.buffers[(k - self.base) as usize];
+                Packet::Data { seq: k as u32, payload: data }
+            };
+            if self.cfg.dialect.emit(&packet, buf).is_err() {
+                continue;
+            }
+            let kind = packet.kind();
+            let rto = self.peers[idx].est.rto();
+            let deadline = now + rto;
+            let p = &mut self.peers[idx];
+            if k == FIN {
+                p.fin_sent_at = Some(now);
+                p.deadline = Some(deadline);
+            } else {
+                match self.mode {
+                    Mode::SelectiveRepeat { .. } | Mode::StopAndWait => {
+                        let slot = &mut p.slots[(k - self.base) as usize];
+                        slot.sent_at = Some(now);
+                        slot.deadline = Some(deadline);
+                        slot.retransmitted |= retx;
+                    }
+                    Mode::GoBackN { .. } => {
+                        if p.deadline.is_none() {
+                            p.deadline = Some(deadline);
+                        }
+                        if !retx {
+                            p.gbn_sent_at.get_or_insert((k, now));
+                        }
+                    }
+                }
+            }
+            if retx {
+                p.retransmissions += 1;
+                self.totals.retransmissions += 1;
+            }
+            self.totals.transmissions += 1;
+            self.first_send.get_or_insert(now);
+            if let Some(micros) = (buf.len() as u64 * 8 * 1_000_000).checked_div(self.rate_bps) {
+                self.next_send_at = now + Duration::from_micros(micros);
+            }
+            let tx = TxId(self.next_tx);
+            self.next_tx += 1;
+            let seq = self.trace_seq(k);
+            self.push(now, EventKind::Send { packet: kind, bytes: buf.len() as u32, retx });
+            self.tag(i, seq, Some(tx));
+            self.push(now, EventKind::TimerArmed { deadline, rto_micros: rto.as_micros() as u64 });
+            self.tag(i, seq, None);
+            return Some(Transmit {
+                destination: self.peers[idx].addr,
+                receiver: i,
+                size: buf.len(),
+                tx,
+                seq: Some(seq),
+            });
+        }
+        None
+    }
+
+    fn still_wanted(&self, idx: usize, k: u64) -> bool {
+        let p = &self.peers[idx];
+        if p.outcome != Outcome::Active {
+            return false;
+        }
+        if k == FIN {
+            return p.fin_pending;
+        }
+        if k < self.base {
+            return false;
+        }
+        match self.mode {
+            Mode::GoBackN { .. } => k >= p.cum,
+            _ => p.slots.get((k - self.base) as usize).is_some_and(|s| !s.acked),
+        }
+    }
+
+    /// The earliest timer (or pacing) deadline.
+    #[must_use]
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        if self.done {
+            return None;
+        }
+        let timers = self.peers.iter().filter(|p| p.outcome == Outcome::Active).flat_map(|p| {
+            p.deadline.into_iter().chain(p.slots.iter().filter(|s| !s.acked).filter_map(|s| s.deadline))
+        });
+        let pacing = (self.rate_bps > 0 && !self.queue.is_empty()).then_some(self.next_send_at);
+        timers.chain(pacing).min()
+    }
+
+    /// The next trace event.
+    #[must_use]
+    pub fn poll_event(&mut self) -> Option<TraceEvent> {
+        self.events.pop_front()
+    }
+
+    /// Processes a datagram from `from` (`tx`: its transmission id, when the driver knows it).
+    pub fn handle_datagram(&mut self, now: Instant, from: SocketAddr, data: &[u8], tx: Option<TxId>) {
+        let Some(idx) = self.peers.iter().position(|p| p.addr == from) else {
+            self.ignored.foreign += 1;
+            self.push(now, EventKind::Reject { reason: RejectReason::Foreign });
+            if let Some(e) = self.events.back_mut() {
+                e.tx = tx;
+            }
+            return;
+        };
+        let i = idx as u16;
+        let packet = match self.cfg.dialect.parse(data) {
+            Ok(p) => p,
+            Err(e) => {
+                self.ignored.malformed += 1;
+                let reason = if e.is_checksum() { RejectReason::Checksum } else { RejectReason::Malformed };
+                self.push(now, EventKind::Reject { reason });
+                self.tag(i, self.base as u32, tx);
+                return;
+            }
+        };
+        let seg = match packet {
+            Packet::Fin { .. } => self.trace_seq(FIN),
+            Packet::Ack { seq } | Packet::Data { seq, .. } => seq,
+        };
+        self.push(now, EventKind::Arrive { packet: packet.kind(), bytes: data.len() as u32 });
+        self.tag(i, seg, tx);
+        let progress = match packet {
+            Packet::Fin { .. } if self.fin && self.peers[idx].fin_pending => {
+                let p = &mut self.peers[idx];
+                p.fin_pending = false;
+                p.deadline = None;
+                p.outcome = Outcome::Finished;
+                self.totals.finished += 1;
+                self.push(now, EventKind::ReceiverFinished { bytes: self.file_len });
+                self.tag(i, seg, None);
+                true
+            }
+            Packet::Ack { seq } if !self.fin => self.on_ack(now, idx, u64::from(seq)),
+            _ => false,
+        };
+        if progress {
+            self.peers[idx].consecutive_timeouts = 0;
+        } else {
+            self.ignored.unexpected += 1;
+            self.push(now, EventKind::Reject { reason: RejectReason::Unexpected });
+            self.tag(i, seg, tx);
+        }
+        self.advance(now);
+    }
+
+    /// Applies an ACK of segment `k`; returns whether it was progress.
+    fn on_ack(&mut self, now: Instant, idx: usize, k: u64) -> bool {
+        let base = self.base;
+        let p = &mut self.peers[idx];
+        if p.outcome != Outcome::Active || k >= self.next {
+            return false;
+        }
+        let sample = match self.mode {
+            Mode::GoBackN { .. } => {
+                if k < p.cum {
+                    return false;
+                }
+                let newly = k + 1 - p.cum;
+                p.acked += newly;
+                p.cum = k + 1;
+                let sample = match p.gbn_sent_at {
+                    Some((s, at)) if s <= k && k >= p.gbn_retransmitted_below => Some(now - at),
+                    _ => None,
+                };
+                p.gbn_sent_at = None;
+                p.deadline = (p.cum < self.next).then(|| now + p.est.rto());
+                sample
+            }
+            _ => {
+                if k < base {
+                    return false;
+                }
+                let slot = &mut p.slots[(k - base) as usize];
+                if slot.acked {
+                    return false;
+                }
+                slot.acked = true;
+                slot.deadline = None;
+                p.acked += 1;
+                match (slot.retransmitted, slot.sent_at) {
+                    (false, Some(at)) => Some(now - at),
+                    _ => None,
+                }
+            }
+        };
+        if let Some(rtt) = sample {
+            if p.est.on_sample(rtt) {
+                let (srtt, rttvar, rto) = (p.est.srtt().unwrap_or(rtt), p.est.rttvar(), p.est.rto());
+                self.push(
+                    now,
+                    EventKind::RttSample {
+                        rtt_micros: rtt.as_micros() as u64,
+                        srtt_micros: srtt.as_micros() as u64,
+                        rttvar_micros: rttvar.as_micros() as u64,
+                        rto_micros: rto.as_micros() as u64,
+                    },
+                );
+                self.tag(idx as u16, k as u32, None);
+            }
+        }
+        true
+    }
+
+    /// Handles expired timers. Early calls do nothing.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        if self.done {
+            return;
+        }
+        for idx in 0..self.peers.len() {
+            if self.peers[idx].outcome != Outcome::Active {
+                continue;
+            }
+            let expired: Vec<u64> = if self.fin {
+                if self.peers[idx].deadline.is_some_and(|d| d <= now) {
+                    vec![FIN]
+                } else {
+                    vec![]
+                }
+            } else {
+                match self.mode {
+                    Mode::GoBackN { .. } => {
+                        if self.peers[idx].deadline.is_some_and(|d| d <= now) {
+                            (self.peers[idx].cum.max(self.base)..self.next).collect()
+                        } else {
+                            vec![]
+                        }
+                    }
+                    _ => self.peers[idx]
+                        .slots
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, s)| !s.acked && s.deadline.is_some_and(|d| d <= now))
+                        .map(|(j, _)| self.base + j as u64)
+                        .collect(),
+                }
+            };
+            if expired.is_empty() {
+                continue;
+            }
+            self.totals.timeouts += 1;
+            let p = &mut self.peers[idx];
+            p.timeouts += 1;
+            p.consecutive_timeouts += 1;
+            p.est.on_timeout();
+            p.deadline = None;
+            let failed = p.consecutive_timeouts >= self.cfg.max_timeouts;
+            let first = expired[0];
+            let seq = self.trace_seq(first);
+            if failed {
+                let p = &mut self.peers[idx];
+                p.outcome = Outcome::Failed;
+                p.fin_pending = false;
+                self.totals.failed += 1;
+                self.push(now, EventKind::TimerFired { field: self.wire_field(first), receivers: vec![] });
+                self.tag(idx as u16, seq, None);
+                let timeouts = self.peers[idx].consecutive_timeouts;
+                self.push(now, EventKind::ReceiverFailed { timeouts });
+                self.tag(idx as u16, seq, None);
+                continue;
+            }
+            for &k in &expired {
+                let p = &mut self.peers[idx];
+                if k != FIN && !matches!(self.mode, Mode::GoBackN { .. }) {
+                    if let Some(s) = p.slots.get_mut((k - self.base) as usize) {
+                        s.deadline = None;
+                    }
+                }
+                if matches!(self.mode, Mode::GoBackN { .. }) && k != FIN {
+                    p.gbn_retransmitted_below = p.gbn_retransmitted_below.max(k + 1);
+                    p.gbn_sent_at = None;
+                }
+                self.queue.push_back((idx as u16, k, true));
+            }
+            self.push(
+                now,
+                EventKind::TimerFired { field: self.wire_field(first), receivers: vec![idx as u16] },
+            );
+            self.tag(idx as u16, seq, None);
+        }
+        self.advance(now);
+    }
+
+    /// Slides the window past segments every live receiver has, and finishes when due.
+    fn advance(&mut self, now: Instant) {
+        if self.done {
+            return;
+        }
+        while self.base < self.next && self.all_live_have(self.base) {
+            let k = self.base;
+            self.base += 1;
+            self.buffers.pop_front();
+            for p in &mut self.peers {
+                p.slots.pop_front();
+            }
+            self.push(now, EventKind::SegmentComplete);
+            if let Some(e) = self.events.back_mut() {
+                e.seq = Some(k as u32);
+            }
+        }
+        let live = self.peers.iter().any(|p| p.outcome == Outcome::Active);
+        if !live {
+            self.finish(now);
+        } else if !self.fin && self.base == self.segments {
+            self.start_fin();
+        } else if self.fin && !self.peers.iter().any(|p| p.fin_pending) {
+            self.finish(now);
+        }
+    }
+
+    fn all_live_have(&self, k: u64) -> bool {
+        self.peers.iter().filter(|p| p.outcome == Outcome::Active).all(|p| match self.mode {
+            Mode::GoBackN { .. } => p.cum > k,
+            _ => p.slots.get((k - self.base) as usize).is_some_and(|s| s.acked),
+        })
+    }
+
+    fn start_fin(&mut self) {
+        self.fin = true;
+        for (i, p) in self.peers.iter_mut().enumerate() {
+            if p.outcome == Outcome::Active {
+                p.fin_pending = true;
+                p.deadline = None;
+                self.queue.push_back((i as u16, FIN, false));
+            }
+        }
+    }
+
+    fn finish(&mut self, now: Instant) {
+        self.done = true;
+        self.queue.clear();
+        self.end = Some(now);
+        self.totals.delay_micros = self.delay().map_or(0, |d| d.as_micros() as u64);
+        let totals = self.totals.clone();
+        self.push(now, EventKind::TransferEnd { totals });
+    }
+
+    fn trace_seq(&self, k: u64) -> u32 {
+        if k == FIN {
+            u32::try_from(self.segments).unwrap_or(u32::MAX)
+        } else {
+            k as u32
+        }
+    }
+
+    fn wire_field(&self, k: u64) -> u32 {
+        if k == FIN {
+            0
+        } else {
+            k as u32
+        }
+    }
+
+    fn push(&mut self, t: Instant, kind: EventKind) {
+        self.events.push_back(TraceEvent::new(t, Node::Client, kind));
+    }
+
+    fn tag(&mut self, rx: u16, seq: u32, tx: Option<TxId>) {
+        if let Some(e) = self.events.back_mut() {
+            e.rx = Some(rx);
+            e.seq = Some(seq);
+            e.tx = tx;
+        }
+    }
+}
