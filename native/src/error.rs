@@ -80,6 +80,9 @@ pub enum NativeError {
     /// A transferred file differs from the original (demo and bench verification).
     #[error("verification failed: {0}")]
     Verify(String),
+    /// A plot could not be rendered (`p2mp experiment --png`).
+    #[error("cannot render plot: {0}")]
+    Plot(String),
 }
 
 impl NativeError {
@@ -97,7 +100,8 @@ impl NativeError {
             | NativeError::Aborted { .. }
             | NativeError::Interrupted
             | NativeError::ReceiversFailed { .. }
-            | NativeError::Verify(_) => 1,
+            | NativeError::Verify(_)
+            | NativeError::Plot(_) => 1,
         }
     }
 

@@ -2,6 +2,7 @@
 
 pub mod bench;
 pub mod demo;
+pub mod experiment;
 
 use crate::cli::run_main;
 use clap::{Parser, Subcommand};
@@ -23,6 +24,9 @@ pub enum Command {
     Demo(demo::DemoArgs),
     /// Measure real loopback transfers (p = 0) for n = 1..5 receivers.
     Bench(bench::BenchArgs),
+    /// The three classic experiments or a custom sweep: simulated (default) or real (--real),
+    /// with the analytic model beside them; table, CSV, SVG and PNG.
+    Experiment(experiment::ExperimentArgs),
 }
 
 /// Entry point of the `p2mp` binary.
@@ -31,5 +35,6 @@ pub fn main() -> ExitCode {
     match cli.command {
         Command::Demo(args) => run_main("p2mp demo", true, demo::run(args)),
         Command::Bench(args) => run_main("p2mp bench", false, bench::run(args)),
+        Command::Experiment(args) => run_main("p2mp experiment", false, experiment::run(args)),
     }
 }
