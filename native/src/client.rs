@@ -65,6 +65,12 @@ impl Client {
         self.local_addr
     }
 
+    /// Streams the trace live through `live` (see [`crate::publish`]); never slows the transfer.
+    pub fn with_publisher(mut self, live: crate::publish::PublishHandle) -> Self {
+        self.trace.attach(live, Node::Client, self.local_addr);
+        self
+    }
+
     /// Runs the transfer to the end. Returns the summary whether or not every receiver finished
     /// (see [`ClientSummary::failed`]); errors are local failures (file, socket, trace).
     pub async fn run(mut self) -> Result<ClientSummary> {

@@ -83,6 +83,18 @@ pub enum NativeError {
     /// A plot could not be rendered (`p2mp experiment --png`).
     #[error("cannot render plot: {0}")]
     Plot(String),
+    /// The hub's TCP port could not be bound (`p2mp ui`, `p2mp demo`).
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        /// Address asked for.
+        addr: SocketAddr,
+        /// The OS error.
+        #[source]
+        source: io::Error,
+    },
+    /// Talking to a hub failed (`p2mp demo --again`).
+    #[error("hub: {0}")]
+    Hub(String),
 }
 
 impl NativeError {
@@ -101,7 +113,9 @@ impl NativeError {
             | NativeError::Interrupted
             | NativeError::ReceiversFailed { .. }
             | NativeError::Verify(_)
-            | NativeError::Plot(_) => 1,
+            | NativeError::Plot(_)
+            | NativeError::Hub(_) => 1,
+            NativeError::Listen { .. } => 2,
         }
     }
 

@@ -7,6 +7,7 @@
 //! - [`console`], [`trace_file`], [`summary`]: what the nodes print and record.
 //! - [`loopback`]: in-process transfers on loopback (demo, bench, tests).
 //! - [`clock`], [`net`], [`delay`], [`units`]: time, address and delay plumbing, unit parsing.
+//! - [`hub`], [`publish`]: the live trace hub (`p2mp ui`) and streaming to it (`--trace`).
 //! - [`error`]: the crate's error type and exit statuses.
 
 #![warn(missing_docs)]
@@ -19,10 +20,12 @@ pub mod console;
 pub mod delay;
 pub mod error;
 pub mod experiment_real;
+pub mod hub;
 pub mod loopback;
 pub mod net;
 pub mod output;
 pub mod plot_png;
+pub mod publish;
 pub mod server;
 pub mod source;
 pub mod summary;

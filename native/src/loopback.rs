@@ -5,6 +5,7 @@ use crate::client::{Client, ClientConfig};
 use crate::console::Console;
 use crate::error::{NativeError, Result};
 use crate::net;
+use crate::publish::{PublishTarget, Publisher};
 use crate::server::{Server, ServerConfig, ServerSummary};
 use crate::summary::ClientSummary;
 use p2mp_core::rng::Rng;
@@ -57,6 +58,27 @@ pub async fn run_loopback(
     server_console: impl Fn(usize, SocketAddr) -> Console,
     client_console: Console,
 ) -> Result<LoopbackOutcome> {
+    run_loopback_traced(spec, input, out_dir, server_console, client_console, None).await
+}
+
+/// [`run_loopback`], every node also streaming its trace live to `live` (see
+/// [`crate::publish`]) when given.
+pub async fn run_loopback_traced(
+    spec: &LoopbackSpec,
+    input: &Path,
+    out_dir: &Path,
+    server_console: impl Fn(usize, SocketAddr) -> Console,
+    client_console: Console,
+    live: Option<&PublishTarget>,
+) -> Result<LoopbackOutcome> {
+    let mut publishers = Vec::new();
+    let mut attach = |target: Option<&PublishTarget>| {
+        target.map(|t| {
+            let (p, h) = Publisher::start(t.clone());
+            publishers.push(p);
+            h
+        })
+    };
     let mut handles = Vec::with_capacity(spec.n);
     let mut addrs = Vec::with_capacity(spec.n);
     let mut outputs = Vec::with_capacity(spec.n);
@@ -78,7 +100,10 @@ pub async fn run_loopback(
         let server = Server::bind(cfg, Console::quiet()).await?;
         let addr = server.local_addr();
         // Rebind the console now that the address is known (port 0 picks one).
-        let server = server.with_console(server_console(i, addr));
+        let mut server = server.with_console(server_console(i, addr));
+        if let Some(h) = attach(live) {
+            server = server.with_publisher(h);
+        }
         addrs.push(addr);
         outputs.push(output);
         handles.push(tokio::spawn(server.run()));
@@ -94,6 +119,10 @@ pub async fn run_loopback(
         client_console,
     )
     .await?;
+    let client = match attach(live) {
+        Some(h) => client.with_publisher(h),
+        None => client,
+    };
     let client = client.run().await;
     let grace = spec.linger + Duration::from_secs(2);
     let mut servers = Vec::with_capacity(handles.len());
@@ -107,6 +136,9 @@ pub async fn run_loopback(
                 Err(NativeError::Verify("server did not close after the transfer".into()))
             }
         });
+    }
+    for p in publishers {
+        p.finish_and_report("trace").await;
     }
     Ok(LoopbackOutcome { client: client?, servers, outputs, addrs })
 }

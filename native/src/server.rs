@@ -207,4 +207,10 @@ impl Server {
         self.console = console;
         self
     }
+
+    /// Streams the trace live through `live` (see [`crate::publish`]); never slows the transfer.
+    pub fn with_publisher(mut self, live: crate::publish::PublishHandle) -> Self {
+        self.trace.attach(live, Node::Server(self.cfg.receiver.index), self.local_addr);
+        self
+    }
 }

@@ -8,16 +8,18 @@ use std::io::{BufWriter, Write};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-/// A trace recorder; does nothing (and costs nothing) when no path was given.
+/// A trace recorder; does nothing (and costs nothing) when no path was given. It can also
+/// stream the events live to a hub ([`TraceFile::attach`]).
 #[derive(Debug)]
 pub struct TraceFile {
     inner: Option<(PathBuf, BufWriter<File>)>,
+    live: Option<crate::publish::PublishHandle>,
 }
 
 impl TraceFile {
     /// A recorder that records nothing.
     pub fn off() -> Self {
-        TraceFile { inner: None }
+        TraceFile { inner: None, live: None }
     }
 
     /// Creates `path` (when given) and writes the header for `node` at `addr`.
@@ -31,7 +33,7 @@ impl TraceFile {
         let header = TraceHeader::new(TraceSource::Native { node, addr: addr.to_string() });
         serde_json::to_writer(&mut w, &header).map_err(|e| err(e.into()))?;
         w.write_all(b"\n").map_err(err)?;
-        Ok(TraceFile { inner: Some((path.to_path_buf(), w)) })
+        Ok(TraceFile { inner: Some((path.to_path_buf(), w)), live: None })
     }
 
     /// Whether events are being recorded.
@@ -39,8 +41,17 @@ impl TraceFile {
         self.inner.is_some()
     }
 
-    /// Appends one event.
+    /// Also streams every event live through `live`, after a header for `node` at `addr`.
+    pub fn attach(&mut self, mut live: crate::publish::PublishHandle, node: Node, addr: SocketAddr) {
+        live.header(node, addr);
+        self.live = Some(live);
+    }
+
+    /// Appends one event (and publishes it, when streaming; that never blocks).
     pub fn record(&mut self, ev: &TraceEvent) -> Result<()> {
+        if let Some(live) = &mut self.live {
+            live.publish(ev);
+        }
         if let Some((path, w)) = &mut self.inner {
             let err = |source| NativeError::TraceFile { path: path.clone(), source };
             serde_json::to_writer(&mut *w, ev).map_err(|e| err(e.into()))?;

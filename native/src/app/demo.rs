@@ -1,12 +1,16 @@
-//! `p2mp demo`: the whole protocol on one machine, with the printouts a user should expect.
+//! `p2mp demo`: the whole protocol on one machine, with the printouts a user should expect,
+//! watched live in the browser (the hub and the page come from [`super::ui`]).
 
-use crate::cli::{parse_secs, policy, random_seed, Rto, Wire};
+use crate::cli::{parse_secs, policy, Rto, Wire};
 use crate::console::Console;
 use crate::error::{NativeError, Result};
-use crate::loopback::{files_equal, run_loopback, write_random_file, LoopbackSpec};
+use crate::loopback::{files_equal, run_loopback_traced, write_random_file, LoopbackSpec};
 use crate::net;
+use crate::publish::PublishTarget;
 use clap::Args;
 use p2mp_core::SenderConfig;
+use std::net::IpAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 /// Options of `p2mp demo`.
@@ -22,8 +26,8 @@ pub struct DemoArgs {
     /// Loss probability of each server's loss service.
     #[arg(long, default_value_t = 0.05)]
     pub p: f64,
-    /// Size of the generated file in bytes.
-    #[arg(long, default_value_t = 1_000_000)]
+    /// Size of the generated file in bytes (small enough to watch: about 10 s at p = 0.05).
+    #[arg(long, default_value_t = 150_000)]
     pub size: u64,
     /// Maximum segment size (payload bytes per datagram).
     #[arg(long, default_value_t = 500)]
@@ -31,11 +35,11 @@ pub struct DemoArgs {
     /// Wire dialect.
     #[arg(long, value_enum, default_value_t = Wire::Binary)]
     pub wire: Wire,
-    /// Timeout policy (adaptive by default here, so that losses cost milliseconds, not seconds).
-    #[arg(long, value_enum, default_value_t = Rto::Adaptive)]
+    /// Timeout policy (fixed by default, so that each loss shows as a visible countdown).
+    #[arg(long, value_enum, default_value_t = Rto::Fixed)]
     pub rto: Rto,
     /// Retransmission timeout (fixed) or initial timeout (adaptive), in seconds.
-    #[arg(long, value_name = "SECS", default_value = "0.1", value_parser = parse_secs)]
+    #[arg(long, value_name = "SECS", default_value = "0.25", value_parser = parse_secs)]
     pub timeout: Duration,
     /// Lower bound of the adaptive timeout, in seconds.
     #[arg(long, value_name = "SECS", default_value = "0.01", value_parser = parse_secs)]
@@ -49,17 +53,45 @@ pub struct DemoArgs {
     /// Do not print the loss and timeout lines, only the summary and verification.
     #[arg(long)]
     pub quiet: bool,
+    /// Run one transfer, verify it and exit: no web page, no hub (tests, CI).
+    #[arg(long)]
+    pub once: bool,
+    /// Ask the demo already running (at --ui-bind/--ui-port) for another transfer, and exit.
+    #[arg(long, conflicts_with = "once")]
+    pub again: bool,
+    /// Publish the transfers to this hub (ws://HOST:PORT/ws/publish) instead of the demo's own.
+    #[arg(long, value_name = "URL")]
+    pub trace: Option<String>,
+    /// IP address of the live view (page and hub).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1")]
+    pub ui_bind: IpAddr,
+    /// TCP port of the live view.
+    #[arg(long, value_name = "PORT", default_value_t = 8080)]
+    pub ui_port: u16,
+    /// The built web app (default: ./dist or the repository's dist/, built if missing).
+    #[arg(long, value_name = "DIR")]
+    pub dist: Option<PathBuf>,
+    /// The hub's security options.
+    #[command(flatten)]
+    pub security: super::ui::Security,
 }
 
-/// Runs the demo; `Ok` only if every copy is byte-identical to the input.
+/// Runs the demo: the live view and a first transfer, then more on request (see
+/// [`super::ui::demo`]); with `--once`, one transfer. `Ok` only if every copy is byte-identical
+/// to the input.
 pub async fn run(args: DemoArgs) -> Result<()> {
+    super::ui::demo(args).await
+}
+
+/// One transfer with seed `seed`, streamed live to `live` when given; `Ok` only if every copy
+/// is byte-identical to the input.
+pub async fn transfer(args: &DemoArgs, seed: u64, live: Option<&PublishTarget>) -> Result<()> {
     if args.n == 0 {
         return Err(NativeError::usage("--n must be at least 1"));
     }
     if args.port == 0 {
         return Err(NativeError::usage("--port must be between 1 and 65535"));
     }
-    let seed = args.seed.unwrap_or_else(random_seed);
     let dir = tempfile::tempdir()
         .map_err(|e| NativeError::OutputFile { path: std::env::temp_dir(), reason: e.to_string() })?;
     let input = dir.path().join("input.bin");
@@ -98,7 +130,7 @@ pub async fn run(args: DemoArgs) -> Result<()> {
         "Servers print `Packet loss, sequence number = X`; the client prints `Timeout, sequence number = Y`."
     );
     let quiet = args.quiet;
-    let outcome = run_loopback(
+    let outcome = run_loopback_traced(
         &spec,
         &input,
         dir.path(),
@@ -110,6 +142,7 @@ pub async fn run(args: DemoArgs) -> Result<()> {
             }
         },
         if quiet { Console::quiet() } else { Console::stdout().with_prefix("[client] ") },
+        live,
     )
     .await?;
     println!("{}", outcome.client.render());

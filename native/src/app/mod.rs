@@ -3,6 +3,7 @@
 pub mod bench;
 pub mod demo;
 pub mod experiment;
+pub mod ui;
 
 use crate::cli::run_main;
 use clap::{Parser, Subcommand};
@@ -27,6 +28,9 @@ pub enum Command {
     /// The three classic experiments or a custom sweep: simulated (default) or real (--real),
     /// with the analytic model beside them; table, CSV, SVG and PNG.
     Experiment(experiment::ExperimentArgs),
+    /// Serve the web app and the live trace hub on one port (default http://127.0.0.1:8080/):
+    /// nodes publish with --trace ws://HOST:PORT/ws/publish, browsers watch.
+    Ui(ui::UiArgs),
 }
 
 /// Entry point of the `p2mp` binary.
@@ -36,5 +40,6 @@ pub fn main() -> ExitCode {
         Command::Demo(args) => run_main("p2mp demo", true, demo::run(args)),
         Command::Bench(args) => run_main("p2mp bench", false, bench::run(args)),
         Command::Experiment(args) => run_main("p2mp experiment", false, experiment::run(args)),
+        Command::Ui(args) => run_main("p2mp ui", true, ui::run(args)),
     }
 }
