@@ -21,6 +21,7 @@ pub mod delay;
 pub mod error;
 pub mod experiment_real;
 pub mod hub;
+pub mod impair;
 pub mod loopback;
 pub mod net;
 pub mod output;

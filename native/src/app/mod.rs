@@ -3,6 +3,7 @@
 pub mod bench;
 pub mod demo;
 pub mod experiment;
+pub mod impair;
 pub mod ui;
 
 use crate::cli::run_main;
@@ -31,6 +32,9 @@ pub enum Command {
     /// Serve the web app and the live trace hub on one port (default http://127.0.0.1:8080/):
     /// nodes publish with --trace ws://HOST:PORT/ws/publish, browsers watch.
     Ui(ui::UiArgs),
+    /// UDP impairment proxies (loss, bursts, duplication, reordering, delay, jitter, bandwidth,
+    /// corruption; seeded) to put between a client and its servers.
+    Impair(impair::ImpairArgs),
 }
 
 /// Entry point of the `p2mp` binary.
@@ -41,5 +45,6 @@ pub fn main() -> ExitCode {
         Command::Bench(args) => run_main("p2mp bench", false, bench::run(args)),
         Command::Experiment(args) => run_main("p2mp experiment", false, experiment::run(args)),
         Command::Ui(args) => run_main("p2mp ui", true, ui::run(args)),
+        Command::Impair(args) => run_main("p2mp impair", true, impair::run(args)),
     }
 }
