@@ -134,7 +134,9 @@ impl Client {
                 () = clock.sleep_until(deadline) => sender.handle_timeout(clock.now()),
             }
         }
-        Ok(ClientSummary::from_sender(&sender, &self.cfg, self.local_addr, send_errors))
+        let mut summary = ClientSummary::from_sender(&sender, &self.cfg, self.local_addr, send_errors);
+        summary.sha256 = self.source.digest();
+        Ok(summary)
     }
 }
 

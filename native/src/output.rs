@@ -17,6 +17,7 @@ pub struct PartialFile {
     temp: PathBuf,
     writer: Option<BufWriter<File>>,
     bytes: u64,
+    hasher: sha2::Sha256,
 }
 
 /// The temporary path used for `target`: `.<name>.p2mp-partial-<pid>-<k>` in the same folder.
@@ -51,6 +52,7 @@ impl PartialFile {
             temp,
             writer: Some(BufWriter::with_capacity(1 << 18, file)),
             bytes: 0,
+            hasher: sha2::Digest::new(),
         })
     }
 
@@ -69,6 +71,11 @@ impl PartialFile {
         self.bytes
     }
 
+    /// Hex SHA-256 of everything written so far (the whole file once committed).
+    pub fn digest(&self) -> String {
+        crate::source::hex(&sha2::Digest::finalize(self.hasher.clone()))
+    }
+
     fn write_error(&self, e: std::io::Error) -> NativeError {
         NativeError::OutputFile { path: self.target.clone(), reason: e.to_string() }
     }
@@ -80,6 +87,7 @@ impl PartialFile {
         };
         match w.write_all(data) {
             Ok(()) => {
+                sha2::Digest::update(&mut self.hasher, data);
                 self.bytes += data.len() as u64;
                 Ok(())
             }

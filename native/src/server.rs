@@ -54,6 +54,8 @@ pub struct ServerSummary {
     pub stats: ReceiverStats,
     /// Datagrams that could not be sent (ignored transient errors).
     pub send_errors: u64,
+    /// Hex SHA-256 of the file written, to compare with the client's.
+    pub sha256: String,
 }
 
 /// A bound server, ready to [`Server::run`].
@@ -160,6 +162,7 @@ impl Server {
                     loss: self.cfg.receiver.loss,
                     stats,
                     send_errors: send_errors + delay_line.as_ref().map_or(0, DelayLine::errors),
+                    sha256: self.output.digest(),
                 });
             }
             let deadline = self.receiver.poll_timeout();

@@ -2,6 +2,7 @@
 //! memory stays flat whatever the file's size.
 
 use crate::error::{NativeError, Result};
+use sha2::{Digest, Sha256};
 use std::fs::File;
 use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
@@ -14,6 +15,9 @@ pub struct SourceFile {
     len: u64,
     pos: u64,
     buf: Vec<u8>,
+    /// SHA-256 of the bytes read so far, while they are read in order.
+    hasher: Option<Sha256>,
+    hashed: u64,
 }
 
 impl SourceFile {
@@ -31,6 +35,8 @@ impl SourceFile {
             len: meta.len(),
             pos: 0,
             buf: Vec::new(),
+            hasher: Some(Sha256::new()),
+            hashed: 0,
         })
     }
 
@@ -68,7 +74,26 @@ impl SourceFile {
                 fail(e)
             }
         })?;
+        if offset == self.hashed {
+            if let Some(h) = self.hasher.as_mut() {
+                h.update(&self.buf);
+                self.hashed += len as u64;
+            }
+        } else {
+            self.hasher = None; // read out of order: no digest rather than a wrong one
+        }
         self.pos += len as u64;
         Ok(&self.buf)
     }
+
+    /// Hex SHA-256 of the whole file, once every byte has been read in order.
+    pub fn digest(&self) -> Option<String> {
+        let h = self.hasher.as_ref().filter(|_| self.hashed == self.len)?;
+        Some(hex(&h.clone().finalize()))
+    }
+}
+
+/// Lower-case hex of `bytes`.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -39,6 +39,9 @@ pub struct ClientSummary {
     pub ignored: Ignored,
     /// Datagrams that could not be sent (transient errors, ignored).
     pub send_errors: u64,
+    /// Hex SHA-256 of the file as read, to compare with the servers' (the wire's 16-bit
+    /// checksum misses some damage; this does not).
+    pub sha256: Option<String>,
 }
 
 impl ClientSummary {
@@ -67,6 +70,7 @@ impl ClientSummary {
             receivers: sender.reports(),
             ignored: sender.ignored(),
             send_errors,
+            sha256: None,
         }
     }
 
@@ -123,6 +127,9 @@ impl ClientSummary {
                 outcome_name(r.outcome)
             );
         }
+        if let Some(d) = &self.sha256 {
+            let _ = writeln!(s, "SHA-256 of the file sent: {d}");
+        }
         let failed = self.failed();
         if failed == 0 && self.receivers.len() == 1 {
             let _ = write!(s, "The receiver finished.");
@@ -154,7 +161,7 @@ impl ServerSummary {
     pub fn render(&self) -> String {
         let peer = self.peer.map_or_else(|| "nobody".to_string(), |p| p.to_string());
         format!(
-            "Received {} bytes ({} segments) from {} into {}; {} datagrams, {} lost by the loss service, {} duplicates, {} rejected",
+            "Received {} bytes ({} segments) from {} into {}; {} datagrams, {} lost by the loss service, {} duplicates, {} rejected; SHA-256 {}",
             self.bytes,
             self.segments,
             peer,
@@ -163,6 +170,7 @@ impl ServerSummary {
             self.stats.lost,
             self.stats.duplicates,
             self.stats.malformed + self.stats.bad_checksum + self.stats.foreign + self.stats.unexpected,
+            self.sha256,
         )
     }
 }

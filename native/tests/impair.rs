@@ -61,7 +61,9 @@ async fn through_proxies(name: &str, link: LinkConfig, dialect: Dialect, seed: u
         let finished = summary.receivers[i].outcome == p2mp_core::Outcome::Finished;
         let served = timeout(LIMIT, h).await.expect("bounded").expect("joined");
         if finished {
-            served.expect("server finished");
+            let s = served.expect("server finished");
+            // The end-to-end check that catches what the 16-bit checksum cannot.
+            assert_eq!(Some(&s.sha256), summary.sha256.as_ref(), "{name}/{dialect}: digest {i}");
             assert!(files_equal(&input, out).unwrap(), "{name}/{dialect}: receiver {i} has a different file");
         } else {
             // Reported as failed: and no file that looks complete is left behind.
