@@ -84,6 +84,7 @@ impl Client {
 
     async fn drive(&mut self) -> Result<ClientSummary> {
         let clock = Clock::start();
+        self.trace.clock_started();
         let mut sender =
             Sender::new(self.cfg.sender.clone(), &self.cfg.receivers, self.source.len(), clock.now())?;
         let mut rx_buf = vec![0u8; RECV_BUF];

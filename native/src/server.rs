@@ -112,6 +112,7 @@ impl Server {
 
     async fn drive(&mut self) -> Result<ServerSummary> {
         let clock = Clock::start();
+        self.trace.clock_started();
         let mut rx_buf = vec![0u8; RECV_BUF];
         let mut tx_buf: Vec<u8> = Vec::with_capacity(128);
         let mut peer = None;

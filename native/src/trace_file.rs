@@ -47,6 +47,14 @@ impl TraceFile {
         self.live = Some(live);
     }
 
+    /// Marks the moment the node's clock starts (time 0 of its events): published events are
+    /// rebased on the system clock's reading now.
+    pub fn clock_started(&mut self) {
+        if let Some(live) = &mut self.live {
+            live.clock_started();
+        }
+    }
+
     /// Appends one event (and publishes it, when streaming; that never blocks).
     pub fn record(&mut self, ev: &TraceEvent) -> Result<()> {
         if let Some(live) = &mut self.live {
