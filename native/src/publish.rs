@@ -10,8 +10,8 @@
 //! and reports the counts.
 //!
 //! Times: event times are node-relative microseconds; published events are rebased to a
-//! shared timeline by adding the Unix-epoch time of the node's clock start (taken once, from
-//! the system clock, at the first published event minus that event's node time). The hub
+//! shared timeline by adding the Unix-epoch time of the node's clock start (the system clock,
+//! read once when the driver starts its clock). The hub
 //! moves each transfer to 0 on the client's clock and aligns servers on other hosts
 //! ([`crate::hub`]). Trace files (`--trace-file`) keep node-relative times.
 
@@ -101,6 +101,12 @@ impl PublishHandle {
         if !queued {
             self.dropped.fetch_add(1, Ordering::Relaxed);
         }
+    }
+
+    /// Takes the node's clock start as now: event times are rebased on this Unix-epoch time.
+    /// (Without it, the first event's arrival here, minus its time, is used.)
+    pub fn clock_started(&mut self) {
+        self.base = Some(epoch_micros());
     }
 
     /// Queues one event, its time rebased to Unix-epoch microseconds; drops it (counted) if

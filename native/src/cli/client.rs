@@ -57,6 +57,10 @@ pub struct ClientArgs {
     /// Record the event trace as JSON Lines in this file.
     #[arg(long, value_name = "PATH")]
     pub trace_file: Option<PathBuf>,
+    /// Stream the event trace live to a hub (`p2mp ui`): ws://HOST:PORT/ws/publish, with
+    /// ?token=... if it needs one. Never slows the transfer; an unreachable hub is a warning.
+    #[arg(long, value_name = "URL")]
+    pub trace: Option<String>,
 }
 
 /// The positionals, split.
@@ -114,6 +118,7 @@ impl ClientArgs {
 }
 
 async fn send(args: ClientArgs) -> Result<()> {
+    let live = args.trace.as_deref().map(crate::publish::PublishTarget::parse).transpose()?;
     let cfg = args.config().await?;
     let console = if args.quiet {
         Console::quiet()
@@ -123,7 +128,18 @@ async fn send(args: ClientArgs) -> Result<()> {
         Console::stdout().with_progress_if_terminal()
     };
     let client = Client::prepare(cfg, console).await?;
-    let summary = client.run().await?;
+    let (client, publisher) = match live {
+        Some(target) => {
+            let (p, h) = crate::publish::Publisher::start(target);
+            (client.with_publisher(h), Some(p))
+        }
+        None => (client, None),
+    };
+    let summary = client.run().await;
+    if let Some(p) = publisher {
+        p.finish_and_report("p2mpclient").await;
+    }
+    let summary = summary?;
     if args.json {
         let json = serde_json::to_string(&summary)
             .map_err(|e| NativeError::usage(format!("cannot encode summary: {e}")))?;

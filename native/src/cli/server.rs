@@ -51,6 +51,10 @@ pub struct ServerArgs {
     /// Record the event trace as JSON Lines in this file.
     #[arg(long, value_name = "PATH")]
     pub trace_file: Option<PathBuf>,
+    /// Stream the event trace live to a hub (`p2mp ui`): ws://HOST:PORT/ws/publish, with
+    /// ?token=... if it needs one. Never slows the transfer; an unreachable hub is a warning.
+    #[arg(long, value_name = "URL")]
+    pub trace: Option<String>,
     /// Hold every reply this long before sending it (e.g. 10ms), to emulate a round-trip time
     /// on loopback; the server keeps receiving meanwhile.
     #[arg(long, value_name = "DURATION", default_value = "0", value_parser = crate::units::parse_duration)]
@@ -83,6 +87,7 @@ impl ServerArgs {
 }
 
 async fn serve(args: ServerArgs) -> Result<()> {
+    let live = args.trace.as_deref().map(crate::publish::PublishTarget::parse).transpose()?;
     let cfg = args.config()?;
     let console = if args.quiet {
         Console::quiet()
@@ -92,6 +97,13 @@ async fn serve(args: ServerArgs) -> Result<()> {
         Console::stdout()
     };
     let server = Server::bind(cfg, console.clone()).await?.with_reply_delay(args.delay);
+    let (server, publisher) = match live {
+        Some(target) => {
+            let (p, h) = crate::publish::Publisher::start(target);
+            (server.with_publisher(h), Some(p))
+        }
+        None => (server, None),
+    };
     if !args.quiet {
         eprintln!(
             "p2mpserver: listening on {} ({} dialect), writing {}",
@@ -100,7 +112,11 @@ async fn serve(args: ServerArgs) -> Result<()> {
             args.file.display()
         );
     }
-    let summary = server.run().await?;
+    let summary = server.run().await;
+    if let Some(p) = publisher {
+        p.finish_and_report("p2mpserver").await;
+    }
+    let summary = summary?;
     if args.json {
         let json = serde_json::to_string(&summary)
             .map_err(|e| NativeError::usage(format!("cannot encode summary: {e}")))?;
