@@ -519,3 +519,98 @@ async fn a_dead_or_silent_hub_never_stalls_a_transfer() {
     assert_eq!(s.sent, 0);
     assert_eq!(s.dropped + s.undelivered, 100_000, "{s:?}");
 }
+
+/// A child process killed on drop.
+struct Child(std::process::Child);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_udp_port() -> u16 {
+    std::net::UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn command_line_nodes_publish_to_p2mp_ui() {
+    use std::io::BufRead;
+    use std::process::{Command, Stdio};
+    let mut ui = Child(
+        Command::new(env!("CARGO_BIN_EXE_p2mp"))
+            .args(["ui", "--port", "0", "--dist", "/nonexistent-dist-for-test"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    // --dist must hold an index.html: refused.
+    let status = tokio::time::timeout(LIMIT, async {
+        loop {
+            if let Some(s) = ui.0.try_wait().unwrap() {
+                return s;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .unwrap();
+    assert_eq!(status.code(), Some(2));
+    ui = Child(
+        Command::new(env!("CARGO_BIN_EXE_p2mp"))
+            .args(["ui", "--port", "0"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let stdout = ui.0.stdout.take().unwrap();
+    let first = std::io::BufReader::new(stdout).lines().next().unwrap().unwrap();
+    let url = first.rsplit(' ').next().unwrap().trim_end_matches('/').to_string();
+    assert!(url.starts_with("http://127.0.0.1:"), "{first}");
+    let host = url.trim_start_matches("http://").to_string();
+    let publish = format!("ws://{host}/ws/publish");
+    let mut viewer = ws(&format!("ws://{host}/ws/view"), &[]).await.unwrap();
+
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.bin");
+    write_random_file(&input, 30_000, 9).unwrap();
+    let (p, q) = (free_udp_port(), free_udp_port());
+    // One server on its own address, one on the wildcard (matched by the address its
+    // publisher connects from, and its port).
+    let servers: Vec<Child> = [("127.0.0.1", p, "a.bin"), ("0.0.0.0", q, "b.bin")]
+        .iter()
+        .map(|(bind, port, out)| {
+            Child(
+                Command::new(env!("CARGO_BIN_EXE_p2mpserver"))
+                    .args([&port.to_string(), dir.path().join(out).to_str().unwrap(), "0.1"])
+                    .args(["--bind", bind, "--seed", "4", "--linger", "0.3", "--quiet", "--trace", &publish])
+                    .spawn()
+                    .unwrap(),
+            )
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let client = Command::new(env!("CARGO_BIN_EXE_p2mpclient"))
+        .args(["127.0.0.1", &format!("127.0.0.1:{q}"), &p.to_string(), input.to_str().unwrap(), "500"])
+        .args(["--timeout", "0.05", "--quiet", "--trace", &publish])
+        .status()
+        .unwrap();
+    assert!(client.success());
+    let lines = read_until(&mut viewer, is_end).await;
+    drop(servers);
+    assert!(is_end(lines.last().unwrap()), "the viewer sees the whole transfer");
+    let mut model = TraceModel::new();
+    for l in &lines[1..] {
+        if let TraceLine::Event(e) = l {
+            model.push(e.clone());
+        }
+    }
+    let nodes: std::collections::HashSet<Node> = model.events.iter().map(|e| e.node).collect();
+    assert!(nodes.contains(&Node::Server(0)) && nodes.contains(&Node::Server(1)), "{nodes:?}");
+    let s = model.summary();
+    assert!(s.loss_drops > 0, "{s:?}");
+    assert_eq!(s.receivers.len(), 2);
+}
