@@ -242,6 +242,13 @@ impl Receiver {
         let seg = self.segment_of(&packet);
         self.event(now, EventKind::Arrive { packet: packet.kind(), bytes: data.len() as u32 }, seg, tx);
         if self.phase == Phase::Idle {
+            // Only the start of a file opens a transfer: a stray or forged segment from the
+            // middle of one must not make this receiver ignore the real sender.
+            if !matches!(packet, Packet::Data { seq: 0, .. } | Packet::Fin { .. }) {
+                self.stats.unexpected += 1;
+                self.event(now, EventKind::Reject { reason: RejectReason::Unexpected }, seg, tx);
+                return;
+            }
             self.phase = Phase::Receiving;
             self.peer = Some(from);
             self.outputs.push_back(ReceiverOutput::Started { peer: from });
@@ -450,5 +457,34 @@ impl Receiver {
             return u32::try_from(self.stats.segments).ok();
         }
         self.seg_size.and_then(|s| u32::try_from(offset / s).ok())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn addr(last: u8) -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, last], 4000))
+    }
+
+    #[test]
+    fn only_the_start_of_a_file_opens_a_transfer() {
+        let mut r = Receiver::new(ReceiverConfig::default()).unwrap();
+        let mut buf = Vec::new();
+        let mut forged = Vec::new();
+        Dialect::Binary.emit(&Packet::Data { seq: 5, payload: b"mid" }, &mut forged).unwrap();
+        r.handle_datagram(Instant::ZERO, addr(9), &forged, None);
+        assert_eq!(r.peer(), None);
+        assert_eq!(r.stats().unexpected, 1);
+        assert!(r.poll_transmit(Instant::ZERO, &mut buf).is_none(), "nothing to acknowledge yet");
+        let mut first = Vec::new();
+        Dialect::Binary.emit(&Packet::Data { seq: 0, payload: b"start" }, &mut first).unwrap();
+        r.handle_datagram(Instant::ZERO, addr(2), &first, None);
+        assert_eq!(r.peer(), Some(addr(2)));
+        // Now the forger is foreign.
+        r.handle_datagram(Instant::ZERO, addr(9), &first, None);
+        assert_eq!(r.stats().foreign, 1);
+        assert_eq!(r.stats().segments, 1);
     }
 }
