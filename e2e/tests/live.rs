@@ -1,8 +1,7 @@
 //! Live mode in real headless Chromium against a stand-in for the hub's viewer endpoint (the
 //! page's own origin, `/ws/view`), streaming a lossy simulated transfer in many messages.
 //!
-//! When the native hub exists, a second test here starts it (`cargo run -p p2mp-native --bin
-//! p2mp -- ui`), runs a real loopback transfer, and makes the same checks.
+//! `live_hub.rs` makes the same checks against the real hub with a real loopback transfer.
 
 use p2mp_core::sim::{LinkConfig, LossModel, SimConfig};
 use p2mp_core::view::TraceModel;
