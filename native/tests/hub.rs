@@ -357,9 +357,9 @@ async fn beyond_loopback_a_token_is_required_of_publishers_and_viewers() {
     let (_h, _, _t) = hub.spawn();
     let base = format!("127.0.0.1:{port}");
     for path in ["/ws/view", "/ws/publish"] {
-        let e = ws(&format!("ws://{base}{path}"), &[]).await.err().expect("no token");
+        let e = ws(&format!("ws://{base}{path}"), &[]).await.expect_err("no token");
         assert_eq!(status_of(&e), Some(401), "{path}: {e}");
-        let e = ws(&format!("ws://{base}{path}?token=wrong"), &[]).await.err().expect("wrong token");
+        let e = ws(&format!("ws://{base}{path}?token=wrong"), &[]).await.expect_err("wrong token");
         assert_eq!(status_of(&e), Some(401), "{path}: {e}");
         ws(&format!("ws://{base}{path}?token=s3cret-T0k"), &[]).await.expect("right token");
     }
@@ -400,9 +400,9 @@ async fn browser_connections_from_another_origin_are_refused() {
     c.allow_origins = vec!["http://localhost:3000".into()];
     let (_hub, addr, _) = start(c).await;
     let url = format!("ws://{addr}/ws/view");
-    let e = ws(&url, &[("Origin", "http://evil.example")]).await.err().expect("foreign origin");
+    let e = ws(&url, &[("Origin", "http://evil.example")]).await.expect_err("foreign origin");
     assert_eq!(status_of(&e), Some(403), "{e}");
-    let e = ws(&url, &[("Origin", "null")]).await.err().expect("null origin");
+    let e = ws(&url, &[("Origin", "null")]).await.expect_err("null origin");
     assert_eq!(status_of(&e), Some(403), "{e}");
     ws(&url, &[("Origin", &format!("http://{addr}"))]).await.expect("the page's own origin");
     ws(&url, &[("Origin", "http://localhost:3000")]).await.expect("an allowed origin");
@@ -462,7 +462,7 @@ async fn connections_beyond_the_limit_are_refused_until_one_closes() {
     let url = format!("ws://{addr}/ws/view");
     let a = ws(&url, &[]).await.unwrap();
     let _b = ws(&url, &[]).await.unwrap();
-    let e = ws(&url, &[]).await.err().expect("third connection");
+    let e = ws(&url, &[]).await.expect_err("third connection");
     assert_eq!(status_of(&e), Some(503), "{e}");
     drop(a);
     let ok = tokio::time::timeout(Duration::from_secs(10), async {

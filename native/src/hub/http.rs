@@ -312,38 +312,36 @@ async fn view(shared: Arc<Shared>, ws: WebSocketStream<TcpStream>, peer: SocketA
     let mut sub = shared.subscribe(Some(peer));
     let id = sub.id;
     let backlog = std::mem::take(&mut sub.backlog);
-    let mut ok = true;
-    for msg in backlog {
-        match tokio::time::timeout(WRITE_TIMEOUT, sink.send(Message::Text(msg))).await {
-            Ok(Ok(())) => {}
-            _ => {
-                ok = false;
-                break;
+    'viewer: {
+        for msg in backlog {
+            if !matches!(tokio::time::timeout(WRITE_TIMEOUT, sink.send(Message::Text(msg))).await, Ok(Ok(())))
+            {
+                break 'viewer;
             }
         }
-    }
-    while ok {
-        tokio::select! {
-            m = sub.rx.recv() => match m {
-                Some(msg) => match tokio::time::timeout(WRITE_TIMEOUT, sink.send(Message::Text(msg))).await {
-                    Ok(Ok(())) => {}
-                    Ok(Err(_)) => break,
-                    Err(_) => {
-                        shared.log(&format!("dropped viewer {id} ({peer}): a write stalled for {WRITE_TIMEOUT:?}"));
+        loop {
+            tokio::select! {
+                m = sub.rx.recv() => match m {
+                    Some(msg) => match tokio::time::timeout(WRITE_TIMEOUT, sink.send(Message::Text(msg))).await {
+                        Ok(Ok(())) => {}
+                        Ok(Err(_)) => break,
+                        Err(_) => {
+                            shared.log(&format!("dropped viewer {id} ({peer}): a write stalled for {WRITE_TIMEOUT:?}"));
+                            break;
+                        }
+                    },
+                    None => {
+                        // The hub dropped this viewer (queue full): say why, without waiting long.
+                        let frame = CloseFrame { code: CloseCode::Policy, reason: "too slow: dropped by the hub".into() };
+                        let _ = tokio::time::timeout(Duration::from_secs(1), sink.send(Message::Close(Some(frame)))).await;
                         break;
                     }
                 },
-                None => {
-                    // The hub dropped this viewer (queue full): say why, without waiting long.
-                    let frame = CloseFrame { code: CloseCode::Policy, reason: "too slow: dropped by the hub".into() };
-                    let _ = tokio::time::timeout(Duration::from_secs(1), sink.send(Message::Close(Some(frame)))).await;
-                    break;
-                }
-            },
-            m = incoming.next() => match m {
-                None | Some(Err(_)) | Some(Ok(Message::Close(_))) => break,
-                Some(Ok(_)) => {}
-            },
+                m = incoming.next() => match m {
+                    None | Some(Err(_)) | Some(Ok(Message::Close(_))) => break,
+                    Some(Ok(_)) => {}
+                },
+            }
         }
     }
     shared.unsubscribe(id);

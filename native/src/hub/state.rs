@@ -587,7 +587,7 @@ fn push(s: &mut State, e: TraceEvent, server: Option<(Node, u16)>, hold: Duratio
     let offset = server.and_then(|(_, rx)| tr.offsets.get(usize::from(rx)).copied()).unwrap_or(0);
     let shift =
         |t: u64| (i128::from(t) - i128::from(offset) - i128::from(tr.t0)).clamp(0, i128::from(u64::MAX >> 1));
-    let rel = shift(raw as u64);
+    let rel = shift(raw);
     let mut e = e;
     if let EventKind::TimerArmed { deadline, .. } = &mut e.kind {
         *deadline = Instant::from_micros(shift(deadline.total_micros()) as u64);
