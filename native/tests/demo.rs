@@ -42,7 +42,18 @@ fn run(args: &[&str]) -> (bool, String, String) {
 fn demo_verifies_every_copy() {
     let port = free_port().to_string();
     let (ok, out, err) = run(&[
-        "demo", "--once", "--port", &port, "--size", "100001", "--seed", "5", "--p", "0.1", "--timeout", "0.05",
+        "demo",
+        "--once",
+        "--port",
+        &port,
+        "--size",
+        "100001",
+        "--seed",
+        "5",
+        "--p",
+        "0.1",
+        "--timeout",
+        "0.05",
     ]);
     assert!(ok, "{out}\n{err}");
     assert!(out.contains("Packet loss, sequence number = "), "{out}");

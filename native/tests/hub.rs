@@ -567,7 +567,14 @@ async fn command_line_nodes_publish_to_p2mp_ui() {
             .unwrap(),
     );
     let stdout = ui.0.stdout.take().unwrap();
-    let first = std::io::BufReader::new(stdout).lines().next().unwrap().unwrap();
+    // Keep reading its stdout to the end: a closed pipe would end it at its next line.
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let first = rx.recv_timeout(LIMIT).expect("p2mp ui prints its URL");
     let url = first.rsplit(' ').next().unwrap().trim_end_matches('/').to_string();
     assert!(url.starts_with("http://127.0.0.1:"), "{first}");
     let host = url.trim_start_matches("http://").to_string();
