@@ -79,11 +79,11 @@ async fn live_view_of_a_real_lossy_transfer_through_the_hub() {
         assert!(drops > 0, "at least one drop shown");
         assert!(retx > 0, "at least one retransmission shown");
         assert_eq!(retx, retx_real, "the page counts the client's retransmissions");
+        let shot = b.screenshot("live-hub-complete.png").await?;
+        eprintln!("screenshot: {}", shot.display());
         // Not a demo's hub: "Run another transfer" says so instead of failing silently.
         b.click("#again").await?;
         b.wait_for("#again-error").await?;
-        let shot = b.screenshot("live-hub-complete.png").await?;
-        eprintln!("screenshot: {}", shot.display());
         Ok::<(), String>(())
     };
     let result = tokio::time::timeout(Duration::from_secs(120), run).await;
