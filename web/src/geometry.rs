@@ -262,6 +262,13 @@ pub fn strokes_in_view(
             if !crate::timeline::flight_overlaps(f, layout.from, layout.to) {
                 return None;
             }
+            let delay = match f.fate {
+                Fate::InFlight => timeline
+                    .arrivals
+                    .get(&f.tx)
+                    .map_or(delay, |&at| at.saturating_sub(f.sent.total_micros()).max(1)),
+                _ => delay,
+            };
             Some((i, stroke(layout, f, playhead, delay)?))
         })
         .collect()

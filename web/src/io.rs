@@ -108,3 +108,18 @@ pub async fn read_file(file: web_sys::File) -> Result<String, String> {
     let text = JsFuture::from(file.text()).await.map_err(js_err)?;
     text.as_string().ok_or_else(|| "the file is not text".into())
 }
+
+/// The page URL's query string (with its `?`, or empty).
+pub fn query_string() -> String {
+    web_sys::window().and_then(|w| w.location().search().ok()).unwrap_or_default()
+}
+
+/// Replaces the page URL's query string (`a=1&b=2`, no `?`) without reloading or adding a
+/// history entry, so the address bar always holds the scenario shown.
+pub fn set_query(query: &str) {
+    let Some(w) = web_sys::window() else { return };
+    let path = w.location().pathname().unwrap_or_else(|_| "/".into());
+    if let Ok(h) = w.history() {
+        let _ = h.replace_state_with_url(&JsValue::NULL, "", Some(&format!("{path}?{query}")));
+    }
+}

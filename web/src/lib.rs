@@ -14,9 +14,11 @@
 //! p2mp-web summary FILE.jsonl                          # what the side panel would show
 //! ```
 
+pub mod experiments;
 pub mod geometry;
 pub mod narrate;
 pub mod player;
+pub mod sim_source;
 pub mod simulate;
 pub mod timeline;
 

@@ -2,8 +2,9 @@
 //! details (and, later, the teaching mode's narration).
 
 use crate::geometry::fmt_micros;
+use crate::timeline::{Timeline, TimerSpan};
 use p2mp_core::trace::{EventKind, Node, RejectReason, TraceEvent};
-use p2mp_core::view::{Fate, Flight};
+use p2mp_core::view::{Fate, Flight, TraceModel};
 use p2mp_core::PacketKind;
 
 /// A node's short name: "client" or "server 2".
@@ -114,6 +115,124 @@ pub fn fate_text(f: &Flight, t0: u64) -> String {
         Fate::LinkDrop { at } => format!("lost by the network (sent at {})", rel(at)),
         Fate::Rejected { at, reason } => {
             format!("rejected by {dest} at {} ({})", rel(at), reason_name(reason))
+        }
+    }
+}
+
+/// The names of receivers as a phrase: "server 2", "servers 1 and 3", "servers 0, 1 and 4".
+pub fn servers_phrase(rx: &[u16]) -> String {
+    match rx {
+        [] => "no server".into(),
+        [one] => format!("server {one}"),
+        [init @ .., last] => {
+            format!("servers {} and {last}", init.iter().map(u16::to_string).collect::<Vec<_>>().join(", "))
+        }
+    }
+}
+
+/// The client's retransmission timer for receiver `rx` (and segment `seq` if it has one)
+/// that is running at time `t`: its deadline (microseconds).
+pub fn running_timer(timeline: &Timeline, rx: u16, seq: Option<u32>, t: u64) -> Option<u64> {
+    let running = |s: &&TimerSpan| {
+        s.rx == rx && s.armed <= t && s.deadline >= t && s.end.is_none_or(|(end, _)| end >= t)
+    };
+    let lo = timeline.timers.partition_point(|s| s.armed < t.saturating_sub(timeline.max_timer));
+    let hi = timeline.timers.partition_point(|s| s.armed <= t);
+    let spans = &timeline.timers[lo..hi.max(lo)];
+    spans
+        .iter()
+        .rev()
+        .filter(running)
+        .find(|s| seq.is_none() || s.seq.is_none() || s.seq == seq)
+        .or_else(|| spans.iter().rev().find(running))
+        .map(|s| s.deadline)
+}
+
+fn segment(seq: Option<u32>) -> String {
+    seq.map_or_else(|| "a segment".into(), |s| format!("segment {s}"))
+}
+
+fn resend_clause(timeline: &Timeline, rx: u16, seq: Option<u32>, t: u64) -> String {
+    let it = if seq.is_some() { "it" } else { "the segment" };
+    match running_timer(timeline, rx, seq, t) {
+        Some(deadline) => format!(
+            "the client will resend {it} to server {rx} alone when its timer fires in {}",
+            fmt_secs(deadline.saturating_sub(t))
+        ),
+        None => format!("the client will resend {it} to server {rx} alone when its timer fires"),
+    }
+}
+
+/// Seconds for narration: "0.84 s", "12 ms", "1.5 s".
+pub fn fmt_secs(us: u64) -> String {
+    if us >= 100_000 {
+        format!("{:.2} s", us as f64 / 1e6)
+    } else {
+        fmt_micros(us)
+    }
+}
+
+/// Event `index` of `model` explained in plain words for the narration panel: what happened
+/// and, for losses and timeouts, what follows (using the client's running timers).
+pub fn explain(model: &TraceModel, timeline: &Timeline, index: usize) -> String {
+    let Some(e) = model.events.get(index) else { return String::new() };
+    let t = e.t.total_micros();
+    let server = match e.node {
+        Node::Server(i) => Some(i),
+        Node::Client => None,
+    };
+    let rx = e.rx.or(server).unwrap_or(0);
+    match &e.kind {
+        EventKind::LossDrop { .. } => format!(
+            "Server {rx}'s loss service dropped {}; {}.",
+            segment(e.seq),
+            resend_clause(timeline, rx, e.seq, t)
+        ),
+        EventKind::LinkDrop { packet: PacketKind::Ack } => format!(
+            "The network lost server {rx}'s ACK of {}: server {rx} has the segment, but the client cannot know; {}, and server {rx} will acknowledge the duplicate.",
+            segment(e.seq),
+            resend_clause(timeline, rx, e.seq, t).replacen("resend it", &format!("resend {}", segment(e.seq)), 1)
+        ),
+        EventKind::LinkDrop { packet: PacketKind::Data } => format!(
+            "The network lost {} on its way to server {rx}; {}.",
+            segment(e.seq),
+            resend_clause(timeline, rx, e.seq, t)
+        ),
+        EventKind::TimerFired { receivers, .. } if !receivers.is_empty() => {
+            let whom = if receivers.len() == 1 {
+                format!("{} alone", servers_phrase(receivers))
+            } else {
+                format!("{} (only those still missing it)", servers_phrase(receivers))
+            };
+            format!(
+                "Timeout: no ACK of {} in time, so the client resends it to {whom}.",
+                segment(e.seq)
+            )
+        }
+        EventKind::Send { packet: PacketKind::Data, retx: true, .. } => {
+            format!("The client resends {} to server {rx} (a retransmission).", segment(e.seq))
+        }
+        EventKind::Send { packet: PacketKind::Data, retx: false, .. } => {
+            format!("The client sends {} to server {rx}.", segment(e.seq))
+        }
+        EventKind::Send { packet: PacketKind::Ack, .. } => {
+            format!("Server {rx} acknowledges {}.", segment(e.seq))
+        }
+        EventKind::Duplicate => format!(
+            "Server {rx} already has {}: it keeps one copy and acknowledges it again.",
+            segment(e.seq)
+        ),
+        EventKind::SegmentComplete => format!(
+            "Every live server has {}: the client moves on.",
+            segment(e.seq)
+        ),
+        EventKind::ReceiverFailed { timeouts } if e.node == Node::Client => format!(
+            "Server {rx} stayed silent through {timeouts} timeouts in a row: the client gives up on it and carries on with the others."
+        ),
+        _ => {
+            let mut s = describe(e);
+            s.push('.');
+            s
         }
     }
 }

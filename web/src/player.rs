@@ -6,6 +6,7 @@
 //! actions: [`Action::Open`] to start, [`Action::Ingest`] with JSON Lines text (a header line
 //! starts a new transfer), and the player does the rest.
 
+use crate::sim_source::Batch;
 use crate::timeline::Timeline;
 use p2mp_core::trace::{TraceEvent, TraceLine, SCHEMA_VERSION};
 use p2mp_core::view::{Flight, TraceModel};
@@ -71,6 +72,14 @@ impl Trace {
     /// Number of events with a time at or before `t` (events are in time order).
     pub fn count_until(&self, t: u64) -> usize {
         self.model.events.partition_point(|e| e.t.total_micros() <= t)
+    }
+
+    /// Appends a batch of events from an incremental source and its in-flight arrival times.
+    pub fn extend(&mut self, batch: Batch) {
+        for e in batch.events {
+            self.push(e);
+        }
+        self.timeline.arrivals = batch.arrivals;
     }
 
     /// Whether the transfer has ended (a `TransferEnd` was seen).
@@ -149,6 +158,10 @@ pub struct Player {
     pub error: Option<String>,
     /// Transfers started on this source (header lines seen).
     pub transfers: usize,
+    /// For a source that computes as the playhead moves (the in-browser simulation): the
+    /// time up to which it has computed; playback may run up to here. None: the trace is
+    /// complete as far as the source knows (replay, live, a finished simulation).
+    pub horizon: Option<u64>,
 }
 
 impl Default for Player {
@@ -170,6 +183,7 @@ impl Default for Player {
             last_bad: None,
             error: None,
             transfers: 0,
+            horizon: None,
         }
     }
 }
@@ -190,6 +204,7 @@ impl PartialEq for Player {
             && self.bad_lines == o.bad_lines
             && self.error == o.error
             && self.transfers == o.transfers
+            && self.horizon == o.horizon
     }
 }
 
@@ -233,6 +248,12 @@ pub enum Action {
     Select(Option<usize>),
     /// Multiply the window's width by this factor.
     Zoom(f64),
+    /// New events from an incremental source (the in-browser simulation), with how far it
+    /// has computed.
+    Extend(Batch),
+    /// The incremental source recomputed its past (a drop while looking back): these are all
+    /// its events; the playhead stays.
+    Replace(Batch),
 }
 
 /// One line of JSON Lines input, parsed.
@@ -329,8 +350,9 @@ impl Player {
             Action::SetSpeed(i) => self.speed = i.min(SPEED_MAX),
             Action::SeekTime(t) => {
                 self.follow_live = false;
+                let end = self.t_end();
                 let trace = self.trace.borrow();
-                let t = t.clamp(trace.t_first(), trace.t_last());
+                let t = t.clamp(trace.t_first(), end.max(trace.t_first()));
                 self.cursor = trace.count_until(t);
                 drop(trace);
                 self.playhead = t;
@@ -354,6 +376,44 @@ impl Player {
                     self.auto_window = false;
                 }
             }
+            Action::Extend(batch) => {
+                self.horizon = batch.horizon;
+                self.trace.borrow_mut().extend(batch);
+                self.after_batch();
+            }
+            Action::Replace(batch) => {
+                self.horizon = batch.horizon;
+                let mut fresh = Trace::default();
+                fresh.extend(batch);
+                self.trace = Rc::new(RefCell::new(fresh));
+                self.selected = None;
+                self.after_batch();
+            }
+        }
+    }
+
+    /// Where playback may go: the last event, or an incremental source's horizon.
+    pub fn t_end(&self) -> u64 {
+        let t_last = self.trace.borrow().t_last();
+        self.horizon.map_or(t_last, |h| h.max(t_last))
+    }
+
+    /// After an incremental batch: re-index, fit the window, apply the events at or before
+    /// the playhead.
+    fn after_batch(&mut self) {
+        self.generation += 1;
+        let mut trace = self.trace.borrow_mut();
+        let t_last = trace.t_last();
+        let Trace { model, timeline } = &mut *trace;
+        timeline.scan_flights(&model.flights, t_last);
+        let fit = self.auto_window.then(|| fit_window(trace.timeline.typical_delay()));
+        if self.cursor == 0 && self.playhead == 0 {
+            self.playhead = trace.t_first();
+        }
+        self.cursor = trace.count_until(self.playhead);
+        drop(trace);
+        if let Some(w) = fit {
+            self.window = w;
         }
     }
 
@@ -367,7 +427,7 @@ impl Player {
             return;
         }
         self.follow_live = false;
-        if self.cursor >= self.len() {
+        if self.cursor >= self.len() && self.horizon.is_none() {
             self.seek_event(0);
         }
         self.playing = true;
@@ -425,22 +485,33 @@ impl Player {
         }
         let len = self.len();
         match self.speed_factor() {
+            None if self.horizon.is_some() => {
+                self.playhead = self.t_end();
+                self.cursor = len;
+            }
             None => {
                 let chunk = (len / MAX_SPEED_FRAMES).max(50);
                 self.seek_event((self.cursor + chunk).min(len));
             }
             Some(speed) => {
+                let t_end = self.t_end();
                 let trace = self.trace.borrow();
-                let t_last = trace.t_last();
-                let t = self.playhead.saturating_add((ms * 1000.0 * speed) as u64).min(t_last);
+                let t = self.playhead.saturating_add((ms * 1000.0 * speed) as u64).min(t_end);
                 self.cursor = trace.count_until(t);
                 drop(trace);
                 self.playhead = t;
             }
         }
-        if self.cursor >= len {
+        if self.cursor >= len && self.horizon.is_none() && self.playhead >= self.t_end() {
             self.playing = false;
         }
+    }
+
+    /// How far playback moves in `ms` of wall clock at the current speed (microseconds of
+    /// trace time; None at full speed). Incremental sources compute this far ahead.
+    pub fn advance_micros(&self, ms: f64) -> Option<u64> {
+        let ms = if ms.is_finite() { ms.clamp(0.0, 250.0) } else { 0.0 };
+        self.speed_factor().map(|s| (ms * 1000.0 * s) as u64)
     }
 
     fn ingest(&mut self, text: &str) {

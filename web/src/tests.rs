@@ -12,6 +12,7 @@ fn lossy() -> String {
     simulate_jsonl(&SimParams {
         file_size: 10_000,
         loss: 0.15,
+        link_model: crate::simulate::LinkLoss::Bernoulli,
         link_loss: 0.03,
         seed: 3,
         ..SimParams::default()

@@ -5,7 +5,7 @@
 //! Everything here is updated incrementally, one event at a time, so a live source that streams
 //! hundreds of thousands of events costs O(1) per event.
 
-use p2mp_core::trace::{EventKind, Node, TraceEvent};
+use p2mp_core::trace::{EventKind, Node, TraceEvent, TxId};
 use p2mp_core::view::{Fate, Flight, TraceModel};
 use p2mp_core::{Outcome, PacketKind};
 use std::collections::HashMap;
@@ -69,6 +69,9 @@ pub struct Timeline {
     /// Send-to-arrival times of the first arrived flights, to estimate the one-way delay.
     delay_samples: Vec<u64>,
     open_timers: HashMap<u16, usize>,
+    /// Arrival times of datagrams still on the wire, when an incremental source (the
+    /// simulator) knows them: their strokes move at their true speed.
+    pub arrivals: HashMap<TxId, u64>,
 }
 
 /// A flight unresolved this long after the latest event counts as silently lost.

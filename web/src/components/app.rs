@@ -1,14 +1,26 @@
-//! The page: sources on top, the diagram with its controls, and the side panel.
+//! The page: sources on top, the diagram with its controls, and the side panel; an
+//! experiments tab beside it.
 //! Owns the state (`use_reducer`) and the I/O that feeds it (WebSocket, fetch, files, the
 //! simulator); the reducer itself ([`crate::player`]) does no I/O.
+//!
+//! The in-browser simulation is an incremental source: the [`SimDriver`] lives here (in a
+//! `use_mut_ref`, outside the reducer) and every animation frame steps it up to where the
+//! playhead is going before the player's tick, so the diagram shows the simulator's present
+//! and a click on a packet in flight can drop it (teaching mode).
 
 use super::{
-    use_frame_loop, LadderCanvas, Legend, LiveSource, PacketDetails, ReceiversPanel, ReplaySource,
-    SimulateSource, ThroughputChart, TotalsView, TransportControls,
+    download_blob, download_text, use_frame_loop, ExperimentsTab, InFlightList, LadderCanvas, Legend,
+    LiveSource, Narration, PacketDetails, ReceiversPanel, ReplaySource, SimPanel, ThroughputChart,
+    TotalsView, TransportControls, WireEntry,
 };
 use crate::io::{self, LiveConnection};
+use crate::narrate::kind_name;
 use crate::player::{again_url, Action, Connection, Player, Source};
-use crate::simulate::{simulate_jsonl, SimParams};
+use crate::sim_source::{Dropped, SimDriver};
+use crate::simulate::{preset, query_wants_simulation, SimParams};
+use p2mp_core::trace::{Node, TraceHeader, TraceSource, TxId};
+use p2mp_core::view::{Fate, Flight};
+use std::cell::RefCell;
 use std::rc::Rc;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
@@ -49,13 +61,38 @@ pub fn app() -> Html {
     let live_url = use_state(io::default_live_url);
     let again_error = use_state(|| None::<String>);
     let initial_trace = use_memo((), |_| io::query_param("trace").unwrap_or_default());
+    // The simulation's parameters start from the page URL (`?sim=1&n=5...` or `?preset=NAME`).
+    let initial_query = use_memo((), |_| io::query_string());
+    let params = use_state(|| SimParams::from_query(&initial_query).0);
+    let messages = use_state(|| {
+        if query_wants_simulation(&initial_query) {
+            SimParams::from_query(&initial_query).1
+        } else {
+            Vec::new()
+        }
+    });
+    let preset_state = use_state(|| {
+        crate::simulate::parse_query(&initial_query)
+            .into_iter()
+            .rev()
+            .find(|(k, _)| k == "preset")
+            .map(|(_, v)| v)
+            .filter(|v| preset(v).is_some())
+    });
+    let driver: Rc<RefCell<Option<SimDriver>>> = use_mut_ref(|| None);
+    // The player as last rendered, for callbacks set up once (frames, keys, clicks).
+    let mirror = use_mut_ref(Player::default);
+    *mirror.borrow_mut() = state.0.clone();
+    let tab = use_state(|| "visualize");
 
     let connect = {
         let live = live.clone();
         let dispatch = dispatch.clone();
         let live_url = live_url.clone();
+        let driver = driver.clone();
         Callback::from(move |url: String| {
             live.borrow_mut().take();
+            driver.borrow_mut().take();
             live_url.set(url.clone());
             dispatch.emit(Action::Open(Source::Live { url: url.clone() }));
             let on_text = dispatch.reform(Action::Ingest);
@@ -69,8 +106,10 @@ pub fn app() -> Html {
     let load_url = {
         let live = live.clone();
         let dispatch = dispatch.clone();
+        let driver = driver.clone();
         Callback::from(move |url: String| {
             live.borrow_mut().take();
+            driver.borrow_mut().take();
             let dispatch = dispatch.clone();
             spawn_local(async move {
                 match io::fetch_text(&url).await {
@@ -88,8 +127,10 @@ pub fn app() -> Html {
     let load_file = {
         let live = live.clone();
         let dispatch = dispatch.clone();
+        let driver = driver.clone();
         Callback::from(move |file: web_sys::File| {
             live.borrow_mut().take();
+            driver.borrow_mut().take();
             let dispatch = dispatch.clone();
             let name = file.name();
             spawn_local(async move {
@@ -100,20 +141,163 @@ pub fn app() -> Html {
             });
         })
     };
-    let simulate = {
+    // Start (or restart) the in-browser simulation with `params`; the URL follows.
+    let start_sim = {
         let live = live.clone();
         let dispatch = dispatch.clone();
-        Callback::from(move |params: SimParams| {
+        let driver = driver.clone();
+        let params_state = params.clone();
+        let preset_state = preset_state.clone();
+        Callback::from(move |(p, preset_name): (SimParams, Option<String>)| {
             live.borrow_mut().take();
-            match simulate_jsonl(&params) {
-                Ok(text) => {
-                    load_text(&dispatch, Source::Simulated { label: params.label() }, text);
+            params_state.set(p.clone());
+            preset_state.set(preset_name.clone());
+            let mut q = p.to_query();
+            if let Some(n) = &preset_name {
+                q = format!("preset={n}&{q}");
+            }
+            io::set_query(&q);
+            let made = p.config().and_then(|cfg| SimDriver::new(cfg, p.drops.clone()));
+            match made {
+                Ok(mut d) => {
+                    let first = d.advance_to(0);
+                    *driver.borrow_mut() = Some(d);
+                    dispatch.emit(Action::Open(Source::Simulated { label: p.label() }));
+                    dispatch.emit(Action::Extend(first));
                     dispatch.emit(Action::Play);
                 }
-                Err(e) => dispatch.emit(Action::Error(Some(format!("Simulation failed: {e}")))),
+                Err(e) => {
+                    driver.borrow_mut().take();
+                    dispatch.emit(Action::Error(Some(format!("Simulation failed: {e}"))));
+                }
             }
         })
     };
+    let on_params = start_sim.reform(|p: SimParams| (p, None));
+    let on_run = {
+        let start_sim = start_sim.clone();
+        let params = params.clone();
+        let preset_state = preset_state.clone();
+        Callback::from(move |()| start_sim.emit(((*params).clone(), (*preset_state).clone())))
+    };
+    let on_preset = {
+        let start_sim = start_sim.clone();
+        let messages = messages.clone();
+        Callback::from(move |name: String| {
+            if let Some(pr) = preset(&name) {
+                messages.set(Vec::new());
+                start_sim.emit((pr.params, Some(name)));
+            }
+        })
+    };
+    let on_messages = {
+        let messages = messages.clone();
+        Callback::from(move |m: Vec<String>| messages.set(m))
+    };
+    // Teaching mode: lose a datagram on the wire at the playhead.
+    let drop_tx = {
+        let driver = driver.clone();
+        let mirror = mirror.clone();
+        let dispatch = dispatch.clone();
+        Callback::from(move |tx: TxId| {
+            let playhead = mirror.borrow().playhead;
+            let outcome = driver.borrow_mut().as_mut().map(|d| d.drop_packet(tx, playhead));
+            match outcome {
+                Some(Dropped::Appended(b)) => dispatch.emit(Action::Extend(b)),
+                Some(Dropped::Rebuilt(b)) => dispatch.emit(Action::Replace(b)),
+                Some(Dropped::NotFound) => dispatch.emit(Action::Error(Some(
+                    "That packet is no longer on the wire: nothing dropped.".into(),
+                ))),
+                None => {}
+            }
+        })
+    };
+    let on_pick = {
+        let mirror = mirror.clone();
+        let dispatch = dispatch.clone();
+        let drop_tx = drop_tx.clone();
+        Callback::from(move |picked: Option<usize>| {
+            let p = mirror.borrow().clone();
+            dispatch.emit(Action::Select(picked));
+            if !matches!(p.source, Source::Simulated { .. }) {
+                return;
+            }
+            let tx = picked.and_then(|i| {
+                let trace = p.trace();
+                let f = trace.model.flights.get(i)?;
+                on_the_wire(f, p.playhead).then_some(f.tx)
+            });
+            if let Some(tx) = tx {
+                drop_tx.emit(tx);
+            }
+        })
+    };
+    // Actions from the controls and keys: stepping forward past what has been simulated asks
+    // the simulator for the next event first.
+    let ui_dispatch = {
+        let driver = driver.clone();
+        let mirror = mirror.clone();
+        let dispatch = dispatch.clone();
+        Callback::from(move |a: Action| {
+            if a == Action::StepForward {
+                let p = mirror.borrow().clone();
+                if matches!(p.source, Source::Simulated { .. }) && p.cursor >= p.len() {
+                    if let Some(d) = driver.borrow_mut().as_mut().filter(|d| !d.is_done()) {
+                        dispatch.emit(Action::Extend(d.next_event()));
+                    }
+                }
+            }
+            dispatch.emit(a);
+        })
+    };
+    let export_jsonl = {
+        let driver = driver.clone();
+        let mirror = mirror.clone();
+        let dispatch = dispatch.clone();
+        Callback::from(move |_: MouseEvent| {
+            let p = mirror.borrow().clone();
+            let simulated = matches!(p.source, Source::Simulated { .. });
+            let (header, events) = match driver.borrow().as_ref().filter(|_| simulated) {
+                Some(d) => match d.complete_trace() {
+                    Ok(ev) => (d.header(), ev),
+                    Err(e) => {
+                        dispatch.emit(Action::Error(Some(format!("Export failed: {e}"))));
+                        return;
+                    }
+                },
+                None => (
+                    TraceHeader::new(TraceSource::Native {
+                        node: Node::Client,
+                        addr: "exported by the visualizer".into(),
+                    }),
+                    p.trace().model.events.clone(),
+                ),
+            };
+            let mut out = serde_json::to_string(&header).unwrap_or_default();
+            out.push('\n');
+            for e in &events {
+                out.push_str(&serde_json::to_string(e).unwrap_or_default());
+                out.push('\n');
+            }
+            if let Err(e) = download_text("trace.jsonl", "application/x-ndjson", &out) {
+                dispatch.emit(Action::Error(Some(format!("Export failed: {e}"))));
+            }
+        })
+    };
+    let export_png = Callback::from(move |_: MouseEvent| {
+        let canvas = web_sys::window()
+            .and_then(|w| w.document())
+            .and_then(|d| d.get_element_by_id("ladder"))
+            .and_then(|e| e.dyn_into::<web_sys::HtmlCanvasElement>().ok());
+        if let Some(c) = canvas {
+            let cb = Closure::once_into_js(move |blob: Option<web_sys::Blob>| {
+                if let Some(b) = blob {
+                    let _ = download_blob("diagram.png", &b);
+                }
+            });
+            let _ = c.to_blob(cb.unchecked_ref());
+        }
+    });
     let again = {
         let again_error = again_error.clone();
         let live_url = live_url.clone();
@@ -137,14 +321,21 @@ pub fn app() -> Html {
         })
     };
 
-    // Start: a trace from `?trace=URL`, else the hub this page came from (unless `?live=0`).
+    // Start: a simulation from `?sim=1...`/`?preset=NAME`, a trace from `?trace=URL`, else
+    // the hub this page came from (unless `?live=0`).
     {
         let load_url = load_url.clone();
         let connect = connect.clone();
         let initial = (*initial_trace).clone();
         let url = (*live_url).clone();
+        let start_sim = start_sim.clone();
+        let wants_sim = query_wants_simulation(&initial_query);
+        let p0 = (*params).clone();
+        let preset0 = (*preset_state).clone();
         use_effect_with((), move |_| {
-            if !initial.is_empty() {
+            if wants_sim {
+                start_sim.emit((p0, preset0));
+            } else if !initial.is_empty() {
                 load_url.emit(initial);
             } else if io::query_param("live").as_deref() != Some("0") {
                 connect.emit(url);
@@ -154,7 +345,7 @@ pub fn app() -> Html {
 
     // Keyboard shortcuts.
     {
-        let dispatch = dispatch.clone();
+        let dispatch = ui_dispatch.clone();
         use_effect_with((), move |_| {
             let handler = Closure::<dyn FnMut(KeyboardEvent)>::new(move |e: KeyboardEvent| {
                 let typing =
@@ -194,7 +385,30 @@ pub fn app() -> Html {
         });
     }
 
-    use_frame_loop(dispatch.reform(Action::Tick));
+    // Every frame: advance the simulation to where the playhead goes, then tick.
+    {
+        let driver = driver.clone();
+        let mirror = mirror.clone();
+        let dispatch = dispatch.clone();
+        use_frame_loop(Callback::from(move |ms: f64| {
+            let p = mirror.borrow().clone();
+            if p.playing && matches!(p.source, Source::Simulated { .. }) {
+                if let Some(d) = driver.borrow_mut().as_mut().filter(|d| !d.is_done()) {
+                    let batch = match p.advance_micros(ms) {
+                        Some(dt) => {
+                            let target = p.playhead.saturating_add(dt);
+                            (target > d.now()).then(|| d.advance_to(target))
+                        }
+                        None => Some(d.advance_steps(5_000)),
+                    };
+                    if let Some(b) = batch {
+                        dispatch.emit(Action::Extend(b));
+                    }
+                }
+            }
+            dispatch.emit(Action::Tick(ms));
+        }));
+    }
 
     let p = &state.0;
     let summary = {
@@ -209,27 +423,55 @@ pub fn app() -> Html {
         if matches!(p.source, Source::Live { .. }) { p.connection.clone() } else { Connection::Idle };
     let dismiss = dispatch.reform(|_: MouseEvent| Action::Error(None));
 
+    let simulated = matches!(p.source, Source::Simulated { .. });
+    let (wire, wire_total) = if simulated { wire_entries(p) } else { (Vec::new(), 0) };
+    let on_tab = |name: &'static str| {
+        let tab = tab.clone();
+        Callback::from(move |_: MouseEvent| tab.set(name))
+    };
+    let visualize = *tab == "visualize";
+
     html! {
         <>
             <header class="top">
                 <h1>{ "P2MP-FTP visualizer" }</h1>
-                <p class="tagline">{ "One sender, n receivers, stop-and-wait ARQ: watch a live transfer, replay a trace, or simulate one." }</p>
+                <p class="tagline">{ "One sender, n receivers, ARQ over lossy links: watch a live transfer, replay a trace, or simulate one and drop packets yourself." }</p>
+                <nav class="tabs" role="tablist">
+                    <button id="tab-visualize" role="tab" aria-selected={visualize.to_string()} onclick={on_tab("visualize")}>{ "Visualize" }</button>
+                    <button id="tab-experiments" role="tab" aria-selected={(!visualize).to_string()} onclick={on_tab("experiments")}>{ "Experiments" }</button>
+                </nav>
             </header>
+            <div id="experiments-tab" hidden={visualize}>
+                <ExperimentsTab />
+            </div>
+            <div id="visualize-tab" hidden={!visualize}>
             if let Some(e) = &p.error {
                 <p id="error" class="error banner" role="alert">{ e.clone() }
                     <button class="link" onclick={dismiss} aria-label="Dismiss">{ "✕" }</button></p>
             }
             <section id="sources" aria-label="Sources">
+                <SimPanel params={(*params).clone()} on_change={on_params} on_run={on_run}
+                    preset={(*preset_state).clone()} on_preset={on_preset}
+                    messages={(*messages).clone()} on_messages={on_messages} />
                 <LiveSource default_url={(*live_url).clone()} connection={live_connection}
                     on_connect={connect} on_again={again} again_error={(*again_error).clone()} />
                 <ReplaySource on_file={load_file} on_url={load_url} initial_url={(*initial_trace).clone()} />
-                <SimulateSource on_run={simulate} />
             </section>
             <main class="layout">
                 <div class="stage">
-                    <TransportControls player={p.clone()} dispatch={dispatch.clone()} />
-                    <LadderCanvas player={p.clone()} outcomes={outcomes} dispatch={dispatch.clone()} />
+                    <TransportControls player={p.clone()} dispatch={ui_dispatch.clone()} />
+                    <LadderCanvas player={p.clone()} outcomes={outcomes} dispatch={dispatch.clone()}
+                        on_pick={on_pick} />
                     <Legend />
+                    <div class="row exports">
+                        <button id="export-jsonl" onclick={export_jsonl} disabled={p.is_empty()}
+                            title="The trace (header and events) as JSON Lines: loads back in replay mode">{ "Export trace (.jsonl)" }</button>
+                        <button id="export-png" onclick={export_png} disabled={p.is_empty()}>{ "Export diagram (PNG)" }</button>
+                    </div>
+                    if simulated {
+                        <InFlightList entries={wire} total={wire_total} on_drop={drop_tx} />
+                    }
+                    <Narration player={p.clone()} />
                     <PacketDetails player={p.clone()} dispatch={dispatch.clone()} />
                 </div>
                 <aside class="side">
@@ -238,6 +480,60 @@ pub fn app() -> Html {
                     <ThroughputChart player={p.clone()} />
                 </aside>
             </main>
+            </div>
         </>
     }
+}
+
+/// Whether flight `f` is on the wire at `playhead` (sent, not yet at its fate).
+pub fn on_the_wire(f: &Flight, playhead: u64) -> bool {
+    f.sent.total_micros() <= playhead
+        && match f.fate {
+            Fate::InFlight => true,
+            fate => fate.at().is_some_and(|at| at.total_micros() > playhead),
+        }
+}
+
+/// Most entries in the in-flight list.
+const WIRE_LIST: usize = 40;
+
+/// The datagrams on the wire at the playhead, as list entries (with their tips' positions on
+/// the canvas), and how many there are.
+fn wire_entries(p: &Player) -> (Vec<WireEntry>, usize) {
+    let trace = p.trace();
+    let (model, timeline) = (&trace.model, &trace.timeline);
+    let range = crate::timeline::visible_flights(model, timeline, p.playhead, p.playhead);
+    let canvas = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.get_element_by_id("ladder"))
+        .and_then(|e| e.dyn_into::<web_sys::HtmlCanvasElement>().ok());
+    let layout = canvas.as_ref().map(|c| crate::draw::layout_of(c, p));
+    let delay = timeline.typical_delay();
+    let mut total = 0;
+    let mut out = Vec::new();
+    for f in range.filter_map(|i| model.flights.get(i)).filter(|f| on_the_wire(f, p.playhead)) {
+        total += 1;
+        if out.len() >= WIRE_LIST {
+            continue;
+        }
+        let seq = f.seq.map_or_else(String::new, |s| format!(" {s}"));
+        let label = if f.downstream() {
+            format!("{}{seq} → server {}", kind_name(f.packet), f.rx)
+        } else {
+            format!("{}{seq} ← server {}", kind_name(f.packet), f.rx)
+        };
+        let d = match f.fate {
+            Fate::InFlight => timeline
+                .arrivals
+                .get(&f.tx)
+                .map_or(delay, |&a| a.saturating_sub(f.sent.total_micros()).max(1)),
+            _ => delay,
+        };
+        let at = layout
+            .as_ref()
+            .and_then(|l| crate::geometry::stroke(l, f, p.playhead, d))
+            .map(|s| (s.x0 + (s.x1 - s.x0) * 0.9, s.y0 + (s.y1 - s.y0) * 0.9));
+        out.push(WireEntry { tx: f.tx, rx: f.rx, downstream: f.downstream(), label, at });
+    }
+    (out, total)
 }

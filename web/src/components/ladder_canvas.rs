@@ -18,6 +18,9 @@ pub struct LadderCanvasProps {
     pub outcomes: Vec<Outcome>,
     /// Where a click's selection goes.
     pub dispatch: Callback<Action>,
+    /// If set, a click's pick (flight index or nothing) goes here instead (teaching mode).
+    #[prop_or_default]
+    pub on_pick: Option<Callback<Option<usize>>>,
 }
 
 /// The diagram.
@@ -53,11 +56,16 @@ pub fn ladder_canvas(props: &LadderCanvasProps) -> Html {
         let canvas = canvas.clone();
         let player = props.player.clone();
         let dispatch = props.dispatch.clone();
+        let on_pick = props.on_pick.clone();
         Callback::from(move |e: MouseEvent| {
             let Some(c) = canvas.cast::<HtmlCanvasElement>() else { return };
             let rect = c.get_bounding_client_rect();
             let (x, y) = (f64::from(e.client_x()) - rect.left(), f64::from(e.client_y()) - rect.top());
-            dispatch.emit(Action::Select(pick(&c, &player, x, y)));
+            let picked = pick(&c, &player, x, y);
+            match &on_pick {
+                Some(cb) => cb.emit(picked),
+                None => dispatch.emit(Action::Select(picked)),
+            }
         })
     };
     let lanes = props.outcomes.len().max(1) + 1;
