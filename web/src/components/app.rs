@@ -332,9 +332,15 @@ pub fn app() -> Html {
         let wants_sim = query_wants_simulation(&initial_query);
         let p0 = (*params).clone();
         let preset0 = (*preset_state).clone();
+        let dispatch = dispatch.clone();
         use_effect_with((), move |_| {
             if wants_sim {
+                // `play=0`: start paused at time zero (to drop the very first packets).
+                let paused = io::query_param("play").as_deref() == Some("0");
                 start_sim.emit((p0, preset0));
+                if paused {
+                    dispatch.emit(Action::Pause);
+                }
             } else if !initial.is_empty() {
                 load_url.emit(initial);
             } else if io::query_param("live").as_deref() != Some("0") {

@@ -1,0 +1,260 @@
+//! Teaching mode in real headless Chromium: the in-browser simulation set up through its
+//! controls and from a shared URL, checked against the same simulation run natively here;
+//! packets dropped by clicking them in the diagram and by keyboard, followed by a timeout and
+//! a retransmission to exactly that receiver; the trace export; a preset; the experiments tab.
+
+use fantoccini::actions::{InputSource, MouseActions, PointerAction, MOUSE_BUTTON_LEFT};
+use fantoccini::Locator;
+use p2mp_core::trace::{EventKind, TraceEvent, TxId};
+use p2mp_core::view::{Summary, TraceModel};
+use p2mp_e2e::{browser_or_skip, dist_dir, in_ci, Browser, Chromedriver, StaticServer};
+use p2mp_web::sim_source::{Dropped, SimDriver};
+use p2mp_web::simulate::SimParams;
+use std::collections::HashMap;
+use std::time::Duration;
+
+/// The simulation a query string describes, run natively to the end, with `drops` (tx ids)
+/// made at time zero, as the page does.
+fn native(query: &str, drops: &[u64]) -> (Vec<TraceEvent>, Summary) {
+    let (p, errors) = SimParams::from_query(query);
+    assert!(errors.is_empty(), "{errors:?}");
+    let mut d = SimDriver::new(p.config().expect("config"), p.drops.clone()).expect("driver");
+    let mut events = d.advance_to(0).events;
+    for &tx in drops {
+        match d.drop_packet(TxId(tx), 0) {
+            Dropped::Appended(b) => events.extend(b.events),
+            other => panic!("native drop of {tx}: {other:?}"),
+        }
+    }
+    events.extend(d.run_to_end().events);
+    let mut m = TraceModel::new();
+    for e in &events {
+        m.push(e.clone());
+    }
+    let s = m.summary().clone();
+    (events, s)
+}
+
+fn num(text: &str) -> u64 {
+    text.split(|c: char| !c.is_ascii_digit()).find(|s| !s.is_empty()).and_then(|s| s.parse().ok()).unwrap_or(0)
+}
+
+/// Plays at full speed to the end and checks the totals against `expected`.
+async fn finish_and_compare(b: &Browser, events: usize, expected: &Summary) -> Result<(), String> {
+    b.click("#speed option[value='13']").await?;
+    let playing = b.text("#play").await?;
+    if !playing.contains("Pause") {
+        b.click("#play").await?;
+    }
+    b.wait_text("#event-count", Duration::from_secs(30), |t| t == format!("{events} / {events}")).await?;
+    let status = b.text("#status").await?;
+    assert!(status.contains("complete"), "{status}");
+    let got = [
+        ("#tx-count", expected.transmissions),
+        ("#retx-count", expected.retransmissions),
+        ("#timeout-count", expected.timeouts),
+        ("#drop-count", expected.loss_drops + expected.link_drops),
+        ("#segments-done", expected.segments_done),
+    ];
+    for (id, want) in got {
+        assert_eq!(num(&b.text(id).await?), want, "{id}");
+    }
+    Ok(())
+}
+
+async fn set_field(b: &Browser, id: &str, value: &str) -> Result<(), String> {
+    let el = b.wait_for(id).await?;
+    // Select what is there (Ctrl+A), type over it, Tab away: the change event restarts the
+    // simulation.
+    el.send_keys(&format!("\u{E009}a\u{E000}{value}\u{E004}")).await.map_err(|e| format!("type into {id}: {e}"))
+}
+
+async fn attr(el: &fantoccini::elements::Element, name: &str) -> Result<String, String> {
+    Ok(el.attr(name).await.map_err(|e| e.to_string())?.unwrap_or_default())
+}
+
+async fn value(b: &Browser, id: &str) -> Result<String, String> {
+    let el = b.wait_for(id).await?;
+    Ok(el.prop("value").await.map_err(|e| e.to_string())?.unwrap_or_default())
+}
+
+async fn fetch_download(b: &Browser) -> Result<String, String> {
+    let v = b
+        .client
+        .execute_async(
+            "const done = arguments[arguments.length - 1]; \
+             fetch(document.getElementById('download-link').href).then(r => r.text()).then(done, e => done('ERR ' + e));",
+            vec![],
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(v.as_str().unwrap_or_default().to_string())
+}
+
+#[tokio::test]
+async fn teaching_mode_controls_url_drops_exports_and_experiments() {
+    let Some(driver_bin) = browser_or_skip("teaching_mode_controls_url_drops_exports_and_experiments") else {
+        return;
+    };
+    let Some(dist) = dist_dir() else {
+        assert!(!in_ci(), "dist/ is missing: cargo xtask test builds it before this test");
+        panic!("dist/ is missing: build the web app first with `cargo xtask web`");
+    };
+    let server = StaticServer::start(&dist, HashMap::new()).expect("static server");
+    let driver = Chromedriver::start(&driver_bin).expect("chromedriver");
+    let b = Browser::start(&driver, 1400, 1100).await.expect("headless chromium");
+
+    let run = async {
+        // 1. A scenario from a shared URL: restored into the controls and run.
+        let q = "sim=1&n=4&p=0.15&size=8000&rto=60&seed=5";
+        let (events, expected) = native(q, &[]);
+        assert!(expected.retransmissions > 0, "the seed must give losses");
+        b.open(&server.url(&format!("/?{q}"))).await?;
+        b.wait_text("#source", Duration::from_secs(10), |t| t.starts_with("simulated")).await?;
+        assert_eq!(value(&b, "#p-receivers").await?, "4");
+        assert_eq!(value(&b, "#p-loss").await?, "0.15");
+        finish_and_compare(&b, events.len(), &expected).await?;
+        let rows = b.client.find_all(Locator::Css("#receivers [data-receiver]")).await.map_err(|e| e.to_string())?;
+        assert_eq!(rows.len(), 4);
+        let narration = b.text("#narration").await?;
+        assert!(narration.contains("Transfer complete"), "{narration}");
+
+        // 2. Parameters set through the controls: each change restarts and the URL follows.
+        set_field(&b, "#p-receivers", "2").await?;
+        set_field(&b, "#p-loss", "0.2").await?;
+        set_field(&b, "#p-seed", "9").await?;
+        b.click("#p-mode option[value='sr']").await?;
+        b.wait_for("#p-window").await?;
+        set_field(&b, "#p-window", "4").await?;
+        let url = b.client.current_url().await.map_err(|e| e.to_string())?;
+        let query = url.query().unwrap_or_default().to_string();
+        for part in ["n=2", "p=0.2", "seed=9", "mode=sr", "window=4", "rto=60"] {
+            assert!(query.split('&').any(|kv| kv == part), "{part} in {query}");
+        }
+        let (events, expected) = native(&query, &[]);
+        finish_and_compare(&b, events.len(), &expected).await?;
+        // Out-of-range input is clamped with a message, never a crash.
+        set_field(&b, "#p-receivers", "99").await?;
+        let msg = b.text("#param-errors").await?;
+        assert!(msg.contains("out of range"), "{msg}");
+        assert_eq!(value(&b, "#p-receivers").await?, "16");
+
+        // 3. Teaching mode: start paused, drop DATA 0 to one server by clicking it in the
+        //    diagram, and another by keyboard from the in-flight list.
+        let q = "sim=1&n=3&p=0&size=3000&delay=20&rto=200&seed=1";
+        b.open(&server.url(&format!("/?{q}&play=0"))).await?;
+        b.wait_text("#in-flight-panel h3", Duration::from_secs(10), |t| t == "In flight (3)").await?;
+        let first = b.wait_for("#in-flight button[data-down=true]").await?;
+        let (tx, rx) = (attr(&first, "data-tx").await?, attr(&first, "data-rx").await?);
+        let (x, y): (f64, f64) = (
+            attr(&first, "data-x").await?.parse().map_err(|_| "data-x")?,
+            attr(&first, "data-y").await?.parse().map_err(|_| "data-y")?,
+        );
+        let canvas = b.wait_for("#ladder").await?;
+        let rect = b
+            .client
+            .execute("const r = document.getElementById('ladder').getBoundingClientRect(); return [r.width, r.height];", vec![])
+            .await
+            .map_err(|e| e.to_string())?;
+        let (w, h) = (rect[0].as_f64().unwrap_or(0.0), rect[1].as_f64().unwrap_or(0.0));
+        let click = MouseActions::new("mouse".into())
+            .then(PointerAction::MoveToElement {
+                element: canvas,
+                duration: None,
+                x: (x - w / 2.0).round() as i64,
+                y: (y - h / 2.0).round() as i64,
+            })
+            .then(PointerAction::Down { button: MOUSE_BUTTON_LEFT })
+            .then(PointerAction::Up { button: MOUSE_BUTTON_LEFT });
+        b.client.perform_actions(click).await.map_err(|e| e.to_string())?;
+        let now = b.wait_text("#narration-now", Duration::from_secs(5), |t| t.contains("network lost")).await?;
+        assert!(now.contains(&format!("segment 0 on its way to server {rx}")), "{now}");
+        assert!(now.contains(&format!("resend it to server {rx} alone when its timer fires in")), "{now}");
+        assert_eq!(b.text("#packet-details [data-field=tx]").await?, tx, "the clicked packet is the dropped one");
+        assert_eq!(num(&b.text("#drop-count").await?), 1);
+
+        // The keyboard: focus another DATA in the list and press Enter.
+        let second = b.wait_for(&format!("#in-flight button[data-down=true]:not([data-tx='{tx}'])")).await?;
+        let (tx2, rx2) = (attr(&second, "data-tx").await?, attr(&second, "data-rx").await?);
+        b.client
+            .execute(&format!("document.querySelector(\"#in-flight button[data-tx='{tx2}']\").focus();"), vec![])
+            .await
+            .map_err(|e| e.to_string())?;
+        b.client
+            .active_element()
+            .await
+            .map_err(|e| e.to_string())?
+            .send_keys("\u{E007}")
+            .await
+            .map_err(|e| e.to_string())?;
+        b.wait_text("#drop-count", Duration::from_secs(5), |t| num(t) == 2).await?;
+
+        // Play: the timer fires and DATA 0 goes again to exactly those two servers.
+        b.click("#play").await?;
+        let history = b
+            .wait_text("#narration", Duration::from_secs(20), |t| t.contains("Timeout: no ACK of segment 0"))
+            .await?;
+        let (a, z) = if rx < rx2 { (&rx, &rx2) } else { (&rx2, &rx) };
+        assert!(
+            history.contains(&format!("resends it to servers {a} and {z}"))
+                || (history.contains(&format!("resends it to server {rx} alone"))
+                    && history.contains(&format!("resends it to server {rx2} alone"))),
+            "{history}"
+        );
+        let drops = [tx.parse().map_err(|_| "tx")?, tx2.parse().map_err(|_| "tx2")?];
+        let (events, expected) = native(q, &drops);
+        let retx: Vec<u16> = events
+            .iter()
+            .filter(|e| matches!(e.kind, EventKind::Send { retx: true, .. }))
+            .filter_map(|e| e.rx)
+            .collect();
+        let mut want: Vec<u16> = vec![rx.parse().map_err(|_| "rx")?, rx2.parse().map_err(|_| "rx2")?];
+        want.sort_unstable();
+        let mut got = retx.clone();
+        got.sort_unstable();
+        assert_eq!(got, want, "natively, the retransmissions go to exactly the two receivers");
+        finish_and_compare(&b, events.len(), &expected).await?;
+        assert_eq!(num(&b.text("#retx-count").await?), 2);
+        b.screenshot("teaching-drop.png").await?;
+
+        // 4. Export the trace: it parses and matches the native run with the same drops.
+        b.click("#export-jsonl").await?;
+        let text = fetch_download(&b).await?;
+        let model = TraceModel::from_jsonl(&text).map_err(|e| format!("export does not parse: {e}"))?;
+        assert_eq!(model.events.len(), events.len());
+        assert_eq!(model.summary(), &expected);
+
+        // 5. A preset: one lost ACK, resent to that server alone.
+        b.click("#preset-lost-ack").await?;
+        b.wait_for("#preset-idea").await?;
+        let url = b.client.current_url().await.map_err(|e| e.to_string())?;
+        let query = url.query().unwrap_or_default().to_string();
+        assert!(query.contains("preset=lost-ack"), "{query}");
+        let (events, expected) = native(&query, &[]);
+        finish_and_compare(&b, events.len(), &expected).await?;
+        let history = b.text("#narration").await?;
+        assert!(history.contains("The network lost server 1's ACK of segment 2") || expected.link_drops == 1, "{history}");
+
+        // 6. The experiments tab: a small sweep, plot and table, CSV download.
+        b.click("#tab-experiments").await?;
+        set_field(&b, "#exp-size", "20000").await?;
+        set_field(&b, "#exp-runs", "2").await?;
+        b.click("#exp-run").await?;
+        b.wait_text("#exp-status", Duration::from_secs(30), |t| t.starts_with("Done")).await?;
+        let rows = b.client.find_all(Locator::Css("#exp-table tbody tr")).await.map_err(|e| e.to_string())?;
+        assert_eq!(rows.len(), 5, "task 1: n = 1..5");
+        b.wait_for("#exp-plot svg").await?;
+        b.click("#exp-csv").await?;
+        let csv = fetch_download(&b).await?;
+        assert_eq!(csv.lines().count(), 6, "{csv}");
+        b.screenshot("teaching-experiments.png").await?;
+        Ok::<(), String>(())
+    };
+    let result = tokio::time::timeout(Duration::from_secs(150), run).await;
+    b.close().await;
+    match result {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => panic!("{e}"),
+        Err(_) => panic!("the teaching test did not finish within 150 s"),
+    }
+}
