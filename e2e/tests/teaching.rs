@@ -36,7 +36,10 @@ fn native(query: &str, drops: &[u64]) -> (Vec<TraceEvent>, Summary) {
 }
 
 fn num(text: &str) -> u64 {
-    text.split(|c: char| !c.is_ascii_digit()).find(|s| !s.is_empty()).and_then(|s| s.parse().ok()).unwrap_or(0)
+    text.split(|c: char| !c.is_ascii_digit())
+        .find(|s| !s.is_empty())
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0)
 }
 
 /// Plays at full speed to the end and checks the totals against `expected`.
@@ -66,7 +69,9 @@ async fn set_field(b: &Browser, id: &str, value: &str) -> Result<(), String> {
     let el = b.wait_for(id).await?;
     // Select what is there (Ctrl+A), type over it, Tab away: the change event restarts the
     // simulation.
-    el.send_keys(&format!("\u{E009}a\u{E000}{value}\u{E004}")).await.map_err(|e| format!("type into {id}: {e}"))
+    el.send_keys(&format!("\u{E009}a\u{E000}{value}\u{E004}"))
+        .await
+        .map_err(|e| format!("type into {id}: {e}"))
 }
 
 async fn attr(el: &fantoccini::elements::Element, name: &str) -> Result<String, String> {
@@ -114,7 +119,8 @@ async fn teaching_mode_controls_url_drops_exports_and_experiments() {
         assert_eq!(value(&b, "#p-receivers").await?, "4");
         assert_eq!(value(&b, "#p-loss").await?, "0.15");
         finish_and_compare(&b, events.len(), &expected).await?;
-        let rows = b.client.find_all(Locator::Css("#receivers [data-receiver]")).await.map_err(|e| e.to_string())?;
+        let rows =
+            b.client.find_all(Locator::Css("#receivers [data-receiver]")).await.map_err(|e| e.to_string())?;
         assert_eq!(rows.len(), 4);
         let narration = b.text("#narration").await?;
         assert!(narration.contains("Transfer complete"), "{narration}");
@@ -167,17 +173,25 @@ async fn teaching_mode_controls_url_drops_exports_and_experiments() {
             .then(PointerAction::Down { button: MOUSE_BUTTON_LEFT })
             .then(PointerAction::Up { button: MOUSE_BUTTON_LEFT });
         b.client.perform_actions(click).await.map_err(|e| e.to_string())?;
-        let now = b.wait_text("#narration-now", Duration::from_secs(5), |t| t.contains("network lost")).await?;
+        let now =
+            b.wait_text("#narration-now", Duration::from_secs(5), |t| t.contains("network lost")).await?;
         assert!(now.contains(&format!("segment 0 on its way to server {rx}")), "{now}");
         assert!(now.contains(&format!("resend it to server {rx} alone when its timer fires in")), "{now}");
-        assert_eq!(b.text("#packet-details [data-field=tx]").await?, tx, "the clicked packet is the dropped one");
+        assert_eq!(
+            b.text("#packet-details [data-field=tx]").await?,
+            tx,
+            "the clicked packet is the dropped one"
+        );
         assert_eq!(num(&b.text("#drop-count").await?), 1);
 
         // The keyboard: focus another DATA in the list and press Enter.
         let second = b.wait_for(&format!("#in-flight button[data-down=true]:not([data-tx='{tx}'])")).await?;
         let (tx2, rx2) = (attr(&second, "data-tx").await?, attr(&second, "data-rx").await?);
         b.client
-            .execute(&format!("document.querySelector(\"#in-flight button[data-tx='{tx2}']\").focus();"), vec![])
+            .execute(
+                &format!("document.querySelector(\"#in-flight button[data-tx='{tx2}']\").focus();"),
+                vec![],
+            )
             .await
             .map_err(|e| e.to_string())?;
         b.client
@@ -233,7 +247,10 @@ async fn teaching_mode_controls_url_drops_exports_and_experiments() {
         let (events, expected) = native(&query, &[]);
         finish_and_compare(&b, events.len(), &expected).await?;
         let history = b.text("#narration").await?;
-        assert!(history.contains("The network lost server 1's ACK of segment 2") || expected.link_drops == 1, "{history}");
+        assert!(
+            history.contains("The network lost server 1's ACK of segment 2") || expected.link_drops == 1,
+            "{history}"
+        );
 
         // 6. The experiments tab: a small sweep, plot and table, CSV download.
         b.click("#tab-experiments").await?;

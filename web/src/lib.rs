@@ -31,3 +31,5 @@ pub mod io;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_teaching;

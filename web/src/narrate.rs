@@ -230,9 +230,12 @@ pub fn explain(model: &TraceModel, timeline: &Timeline, index: usize) -> String 
             "Server {rx} stayed silent through {timeouts} timeouts in a row: the client gives up on it and carries on with the others."
         ),
         _ => {
-            let mut s = describe(e);
-            s.push('.');
-            s
+            let s = describe(e);
+            let mut c = s.chars();
+            let mut out: String = c.next().map(|f| f.to_uppercase().collect()).unwrap_or_default();
+            out.push_str(c.as_str());
+            out.push('.');
+            out
         }
     }
 }
