@@ -8,6 +8,10 @@
 //!
 //! Page URL parameters: `?trace=URL` replays a trace at start (`&autoplay=1` plays it),
 //! `?live=0` keeps the page from connecting to the hub at its own origin (the default).
+//! `?sim=1&n=5&p=0.1...` or `?preset=lost-ack` starts the in-browser simulation with those
+//! parameters (see [`simulate::SimParams::to_query`] for the keys: n, p, mss, size, delay,
+//! delays, jitter, jitters, bw, rto, maxto, dialect, linkloss, lp, burst, mode, window, seed,
+//! dead, drops); the page keeps its URL in step with the controls. `&play=0` starts paused.
 //!
 //! ```text
 //! p2mp-web sim [receivers] [loss] [file-size] [seed]   # a simulated trace as JSON Lines

@@ -301,3 +301,20 @@ fn experiments_run_one_transfer_per_step_and_export() {
     assert!(ExperimentForm { runs: 0, ..f.clone() }.sweep().is_err());
     assert_eq!(ExperimentForm { which: Which::Task2, ..f }.sweep().expect("task 2").values.len(), 10);
 }
+
+#[test]
+fn windowed_mode_keeps_hundreds_on_the_wire() {
+    let (p, _) = SimParams::from_query("sim=1&n=16&p=0&mode=sr&window=64&size=5000000&delay=20&rto=200");
+    let mut d = SimDriver::new(p.config().expect("config"), Vec::new()).expect("driver");
+    let mut pl = Player::default();
+    pl.apply(Action::Open(Source::Simulated { label: p.label() }));
+    pl.apply(Action::Extend(d.advance_to(0)));
+    for k in 1..=100u64 {
+        pl.apply(Action::Extend(d.advance_to(k * 16_000)));
+    }
+    let n = d.in_flight().len();
+    let trace = pl.trace();
+    let unresolved = trace.model.flights.iter().filter(|f| f.fate == p2mp_core::view::Fate::InFlight).count();
+    assert!(n > 300, "{n} on the wire");
+    assert!(unresolved >= n, "{unresolved} unresolved flights in the model, {n} in the simulator");
+}

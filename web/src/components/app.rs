@@ -84,6 +84,7 @@ pub fn app() -> Html {
     let mirror = use_mut_ref(Player::default);
     *mirror.borrow_mut() = state.0.clone();
     let tab = use_state(|| "visualize");
+    let compute_note = use_state(|| None::<String>);
 
     let connect = {
         let live = live.clone();
@@ -193,6 +194,26 @@ pub fn app() -> Html {
     let on_messages = {
         let messages = messages.clone();
         Callback::from(move |m: Vec<String>| messages.set(m))
+    };
+    // Simulate the rest at once (and time it: the page's own performance figure).
+    let on_complete = {
+        let driver = driver.clone();
+        let dispatch = dispatch.clone();
+        let compute_note = compute_note.clone();
+        Callback::from(move |()| {
+            let now = || web_sys::window().and_then(|w| w.performance()).map_or(0.0, |p| p.now());
+            let t0 = now();
+            let batch = driver.borrow_mut().as_mut().map(SimDriver::run_to_end);
+            let Some(batch) = batch else { return };
+            let (t1, n) = (now(), batch.events.len());
+            dispatch.emit(Action::Extend(batch));
+            let t2 = now();
+            compute_note.set(Some(format!(
+                "simulated {n} more events in {:.3} s, indexed in {:.3} s",
+                (t1 - t0) / 1000.0,
+                (t2 - t1) / 1000.0
+            )));
+        })
     };
     // Teaching mode: lose a datagram on the wire at the playhead.
     let drop_tx = {
@@ -397,6 +418,8 @@ pub fn app() -> Html {
         let mirror = mirror.clone();
         let dispatch = dispatch.clone();
         use_frame_loop(Callback::from(move |ms: f64| {
+            let perf = web_sys::window().and_then(|w| w.performance());
+            let t0 = perf.as_ref().map_or(0.0, |p| p.now());
             let p = mirror.borrow().clone();
             if p.playing && matches!(p.source, Source::Simulated { .. }) {
                 if let Some(d) = driver.borrow_mut().as_mut().filter(|d| !d.is_done()) {
@@ -412,7 +435,15 @@ pub fn app() -> Html {
                     }
                 }
             }
+            let t1 = perf.as_ref().map_or(0.0, |p| p.now());
             dispatch.emit(Action::Tick(ms));
+            let t2 = perf.as_ref().map_or(0.0, |p| p.now());
+            // Time spent simulating and ticking this frame, for the performance script
+            // (e2e/tests/perf.rs).
+            if let Some(w) = web_sys::window() {
+                let _ = js_sys::Reflect::set(&w, &"__simMs".into(), &(t1 - t0).into());
+                let _ = js_sys::Reflect::set(&w, &"__tickMs".into(), &(t2 - t1).into());
+            }
         }));
     }
 
@@ -430,7 +461,12 @@ pub fn app() -> Html {
     let dismiss = dispatch.reform(|_: MouseEvent| Action::Error(None));
 
     let simulated = matches!(p.source, Source::Simulated { .. });
+    let tw = web_sys::window().and_then(|w| w.performance()).map_or(0.0, |p| p.now());
     let (wire, wire_total) = if simulated { wire_entries(p) } else { (Vec::new(), 0) };
+    if let Some(w) = web_sys::window() {
+        let dt = w.performance().map_or(0.0, |p| p.now()) - tw;
+        let _ = js_sys::Reflect::set(&w, &"__wireMs".into(), &dt.into());
+    }
     let on_tab = |name: &'static str| {
         let tab = tab.clone();
         Callback::from(move |_: MouseEvent| tab.set(name))
@@ -457,6 +493,7 @@ pub fn app() -> Html {
             }
             <section id="sources" aria-label="Sources">
                 <SimPanel params={(*params).clone()} on_change={on_params} on_run={on_run}
+                    on_complete={on_complete} compute_note={(*compute_note).clone()}
                     preset={(*preset_state).clone()} on_preset={on_preset}
                     messages={(*messages).clone()} on_messages={on_messages} />
                 <LiveSource default_url={(*live_url).clone()} connection={live_connection}

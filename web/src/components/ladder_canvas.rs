@@ -48,7 +48,13 @@ pub fn ladder_canvas(props: &LadderCanvasProps) -> Html {
         let outcomes = props.outcomes.clone();
         use_effect(move || {
             if let Some(c) = canvas.cast::<HtmlCanvasElement>() {
+                let perf = web_sys::window().and_then(|w| w.performance());
+                let t0 = perf.as_ref().map_or(0.0, |p| p.now());
                 draw(&c, &player, &outcomes);
+                // The last draw's duration, for the performance script (e2e/tests/perf.rs).
+                if let (Some(p), Some(w)) = (perf, web_sys::window()) {
+                    let _ = js_sys::Reflect::set(&w, &"__drawMs".into(), &(p.now() - t0).into());
+                }
             }
         });
     }

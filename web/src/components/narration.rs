@@ -21,6 +21,7 @@ pub struct NarrationProps {
 pub fn narration(props: &NarrationProps) -> Html {
     let list = use_node_ref();
     let p = &props.player;
+    let tn = web_sys::window().and_then(|w| w.performance()).map_or(0.0, |p| p.now());
     let lines: Vec<(usize, String, f64)> = {
         let trace = p.trace();
         let t0 = trace.t_first();
@@ -32,6 +33,10 @@ pub fn narration(props: &NarrationProps) -> Html {
             })
             .collect()
     };
+    if let Some(w) = web_sys::window() {
+        let dt = w.performance().map_or(0.0, |p| p.now()) - tn;
+        let _ = js_sys::Reflect::set(&w, &"__narrateMs".into(), &dt.into());
+    }
     {
         let list = list.clone();
         use_effect_with((p.cursor, p.generation), move |_| {

@@ -17,6 +17,10 @@ pub struct SimPanelProps {
     pub on_change: Callback<SimParams>,
     /// Run again with the same parameters.
     pub on_run: Callback<()>,
+    /// Simulate the rest of the transfer at once.
+    pub on_complete: Callback<()>,
+    /// How long the last "compute to the end" took, as text.
+    pub compute_note: Option<String>,
     /// The last preset chosen, for its explanation.
     pub preset: Option<String>,
     /// A preset was chosen (its name).
@@ -188,6 +192,12 @@ pub fn sim_panel(props: &SimPanelProps) -> Html {
             </div>
             <div class="row">
                 <button id="simulate" type="submit" class="primary">{ "Restart" }</button>
+                <button id="sim-complete" type="button" title="Simulate the rest of the transfer now (then scrub or step through it)"
+                    onclick={{ let cb = props.on_complete.clone(); Callback::from(move |_: MouseEvent| cb.emit(())) }}>
+                    { "Compute to the end" }</button>
+                if let Some(n) = &props.compute_note {
+                    <span id="compute-time" class="hint">{ n.clone() }</span>
+                }
                 <span class="hint">{ format!("Up to {MAX_RECEIVERS} receivers. Any change restarts; the page address holds the scenario.") }</span>
             </div>
             if !props.messages.is_empty() {

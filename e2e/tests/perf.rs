@@ -1,0 +1,137 @@
+//! Performance of the in-browser simulation, measured in real headless Chromium. A
+//! measurement, not a check, so ignored by default:
+//!
+//! ```text
+//! cargo xtask web && cargo test -p p2mp-e2e --test perf -- --ignored --nocapture
+//! ```
+//!
+//! Prints: the wasm size (raw and gzip -9), the page load time from a local static server
+//! (navigation start to the app's first render), the animation's frames per second with 16
+//! receivers and several hundred packets on screen (requestAnimationFrame counted in the
+//! page), and the time to compute a 10 MB, n = 5 simulation with its full trace in the page
+//! (the "Compute to the end" button reports it).
+
+use p2mp_e2e::{browser_or_skip, dist_dir, Browser, Chromedriver, StaticServer};
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+fn wasm_sizes(dist: &std::path::Path) -> Option<(u64, u64)> {
+    let wasm = std::fs::read_dir(dist)
+        .ok()?
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|x| x == "wasm"))?;
+    let raw = std::fs::metadata(&wasm).ok()?.len();
+    let gz = std::process::Command::new("gzip").arg("-9c").arg(&wasm).output().ok()?;
+    Some((raw, gz.stdout.len() as u64))
+}
+
+async fn count_frames(b: &Browser, secs: u64) -> Result<f64, String> {
+    b.client
+        .execute(
+            "window.__frames = 0; window.__worst = 0; let last = performance.now(); \
+             const f = (t) => { window.__frames++; window.__worst = Math.max(window.__worst, t - last); last = t; \
+             requestAnimationFrame(f); }; requestAnimationFrame(f);",
+            vec![],
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+    let t = Instant::now();
+    tokio::time::sleep(Duration::from_secs(secs)).await;
+    let frames = b.client.execute("return window.__frames;", vec![]).await.map_err(|e| e.to_string())?;
+    let worst = b.client.execute("return window.__worst;", vec![]).await.map_err(|e| e.to_string())?;
+    let fps = frames.as_f64().unwrap_or(0.0) / t.elapsed().as_secs_f64();
+    let parts = b
+        .client
+        .execute(
+            "return [window.__drawMs || 0, window.__simMs || 0, window.__tickMs || 0, window.__wireMs || 0, window.__narrateMs || 0];",
+            vec![],
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+    eprintln!(
+        "    worst frame gap {:.0} ms; last frame: draw {:.1} ms, simulate {:.1} ms, tick {:.1} ms, \
+         in-flight list {:.1} ms, narration {:.1} ms",
+        worst.as_f64().unwrap_or(0.0),
+        parts[0].as_f64().unwrap_or(0.0),
+        parts[1].as_f64().unwrap_or(0.0),
+        parts[2].as_f64().unwrap_or(0.0),
+        parts[3].as_f64().unwrap_or(0.0),
+        parts[4].as_f64().unwrap_or(0.0)
+    );
+    Ok(fps)
+}
+
+#[tokio::test]
+#[ignore = "a measurement, about half a minute"]
+async fn in_browser_simulation_performance() {
+    let Some(driver_bin) = browser_or_skip("in_browser_simulation_performance") else {
+        return;
+    };
+    let dist = dist_dir().expect("dist/ (cargo xtask web)");
+    if let Some((raw, gz)) = wasm_sizes(&dist) {
+        eprintln!("wasm: {} KiB raw, {} KiB gzip -9", raw / 1024, gz / 1024);
+    }
+    let server = StaticServer::start(&dist, HashMap::new()).expect("server");
+    let driver = Chromedriver::start(&driver_bin).expect("chromedriver");
+    let b = Browser::start(&driver, 1400, 1000).await.expect("chromium");
+    let run = async {
+        // Page load: navigation start to the app's first render (wasm fetched, compiled, run).
+        for round in 0..3 {
+            b.open(&server.url("/?live=0")).await?;
+            b.wait_for("#status").await?;
+            let ms = b
+                .client
+                .execute(
+                    "const n = performance.getEntriesByType('navigation')[0]; \
+                     return [performance.now(), n ? n.loadEventEnd : -1, n ? n.domContentLoadedEventEnd : -1];",
+                    vec![],
+                )
+                .await
+                .map_err(|e| e.to_string())?;
+            eprintln!(
+                "page load #{round}: app rendered by {:.0} ms (load event {:.0} ms, DOMContentLoaded {:.0} ms)",
+                ms[0].as_f64().unwrap_or(0.0),
+                ms[1].as_f64().unwrap_or(0.0),
+                ms[2].as_f64().unwrap_or(0.0)
+            );
+        }
+
+        // Animation: 16 receivers, selective repeat with a window of 64 and no loss (losses stall
+        // the shared window until a timeout): ~1000 datagrams on the wire, all drawn, the
+        // simulation stepped every frame.
+        for window in [16, 64] {
+            let q = format!("sim=1&n=16&p=0&mode=sr&window={window}&size=5000000&delay=200&rto=2000");
+            b.open(&server.url(&format!("/?{q}"))).await?;
+            b.wait_text("#source", Duration::from_secs(10), |t| t.starts_with("simulated")).await?;
+            tokio::time::sleep(Duration::from_millis(1500)).await;
+            let fps = count_frames(&b, 4).await?;
+            let on_wire = b.text("#in-flight-panel h3").await?;
+            eprintln!("animation at 1x, 16 receivers, window {window}: {fps:.1} frames/s; {on_wire}");
+        }
+        b.screenshot("perf-16-receivers.png").await?;
+
+        // Compute a 10 MB, n = 5 transfer with its full trace in the page.
+        let q = "sim=1&n=5&size=10000000&p=0.05&rto=1000";
+        for round in 0..2 {
+            b.open(&server.url(&format!("/?{q}&play=0"))).await?;
+            b.wait_text("#source", Duration::from_secs(10), |t| t.starts_with("simulated")).await?;
+            let t = Instant::now();
+            b.click("#sim-complete").await?;
+            let note = b.wait_text("#compute-time", Duration::from_secs(60), |t| !t.is_empty()).await?;
+            eprintln!(
+                "10 MB, n = 5 with trace #{round}: {note} (click to DOM update {:.2} s); {}",
+                t.elapsed().as_secs_f64(),
+                b.text("#event-count").await?
+            );
+        }
+        Ok::<(), String>(())
+    };
+    let r = tokio::time::timeout(Duration::from_secs(240), run).await;
+    b.close().await;
+    match r {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => panic!("{e}"),
+        Err(_) => panic!("timed out"),
+    }
+}
