@@ -87,6 +87,7 @@ fn simulation_agrees_with_the_model() {
             / runs as f64;
         let model = expected_delay_secs(&cfg);
         let err = mean / model - 1.0;
+        eprintln!("n = {n}, p = {p}: sim {mean:.4} s, model {model:.4} s, error {:+.2}%", err * 100.0);
         assert!(
             err.abs() <= SIM_VS_MODEL,
             "n = {n}, p = {p}: sim {mean:.4} s, model {model:.4} s ({err:+.3})"

@@ -235,13 +235,13 @@ pub fn plan(args: &ExperimentArgs) -> Result<Vec<Planned>> {
     };
     for (name, sweep) in &mut sweeps {
         sweep.runs = args.runs;
+        // Kept short enough for the plot's width; the legend says real or simulated.
         sweep.title = format!(
-            "{}; {}, RTT {}, {}{}",
+            "{}; {}, RTT {}, {}",
             sweep.title,
             human_size(args.size),
             human_duration(args.rtt),
-            policy_label(&args.timeout),
-            if args.real { ", real loopback" } else { "" }
+            policy_label(&args.timeout)
         );
         if matches!(args.timeout, RtoPolicy::Adaptive { .. }) {
             name.push_str("-adaptive");
