@@ -24,7 +24,7 @@ pub fn render(svg: &str, scale: f32) -> Result<Png> {
     let mut opt = usvg::Options::default();
     let db = opt.fontdb_mut();
     db.load_system_fonts();
-    let has_text = db.len() > 0;
+    let has_text = !db.is_empty();
     let family = SANS
         .iter()
         .find(|name| db.faces().any(|f| f.families.iter().any(|(fam, _)| fam == *name)))

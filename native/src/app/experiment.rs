@@ -156,9 +156,9 @@ fn human_size(bytes: u64) -> String {
 }
 
 fn human_duration(d: Duration) -> String {
-    if d.as_micros() % 1_000_000 == 0 {
+    if d.as_micros().is_multiple_of(1_000_000) {
         format!("{} s", d.as_secs())
-    } else if d.as_micros() % 1000 == 0 {
+    } else if d.as_micros().is_multiple_of(1000) {
         format!("{} ms", d.as_millis())
     } else {
         format!("{} us", d.as_micros())
