@@ -1,33 +1,23 @@
-//! Paints the ladder diagram on a canvas (wasm32 only; the geometry is in [`crate::geometry`]).
+//! Paints the ladder diagram on a canvas (wasm32 only; what is drawn is in [`crate::scene`],
+//! the geometry in [`crate::geometry`]).
+//!
+//! The [`Painter`] runs once per animation frame and is built for thousands of strokes on
+//! screen under software rasterisation: rasterising every flight every frame costs tens of
+//! milliseconds, so a flight whose stroke no longer changes (it reached its fate) is drawn
+//! once into an offscreen tile fixed in trace time, and each frame only blits the tiles (at a
+//! shift that follows the playhead) and draws what still moves. Tiles enter from the right
+//! empty (that time has not happened yet) and leave on the left; anything that invalidates
+//! them (another trace, zoom, resize, a step back in time) redraws them from scratch.
 
-use crate::geometry::{fmt_micros, fmt_tick, strokes_in_view, ticks, Ending, Layout, Stroke};
-use crate::player::Player;
-use crate::timeline::TimerEnd;
-use p2mp_core::{Outcome, PacketKind};
+use crate::geometry::{strokes_iter, Layout, Stroke};
+use crate::player::{Player, Trace};
+use crate::scene::{self, colour_of, Pen, MARK_REACH};
+use std::cell::RefCell;
+use std::rc::Rc;
 use wasm_bindgen::JsCast;
 use web_sys::{CanvasRenderingContext2d as Ctx, HtmlCanvasElement};
 
-/// Colours (Okabe-Ito, colour-blind safe; shapes and dashes tell the same story).
-pub mod colour {
-    /// DATA, first transmission.
-    pub const DATA: &str = "#0072B2";
-    /// DATA, retransmission (also dashed).
-    pub const RETX: &str = "#D55E00";
-    /// ACK.
-    pub const ACK: &str = "#009E73";
-    /// FIN and its echo.
-    pub const FIN: &str = "#CC79A7";
-    /// Drop marks.
-    pub const DROP: &str = "#C0392B";
-    /// Timer band.
-    pub const TIMER: &str = "#E69F00";
-    /// Text and lanes.
-    pub const INK: &str = "#1a1a1a";
-    /// Grid.
-    pub const GRID: &str = "#d9d9d9";
-    /// Finished receiver.
-    pub const DONE: &str = "#009E73";
-}
+pub use crate::scene::colour;
 
 /// The CSS size of the canvas and the layout of the current frame.
 pub fn layout_of(canvas: &HtmlCanvasElement, player: &Player) -> Layout {
@@ -41,281 +31,395 @@ pub fn layout_of(canvas: &HtmlCanvasElement, player: &Player) -> Layout {
 pub fn pick(canvas: &HtmlCanvasElement, player: &Player, x: f64, y: f64) -> Option<usize> {
     let layout = layout_of(canvas, player);
     let trace = player.trace();
-    let strokes = strokes_in_view(&trace.model, &trace.timeline, &layout, player.playhead);
-    crate::geometry::hit(strokes.iter().map(|(i, s)| (*i, s)), x, y, 8.0)
+    let strokes = strokes_iter(&trace.model, &trace.timeline, &layout, player.playhead);
+    crate::geometry::hit(strokes.collect::<Vec<_>>().iter().map(|(i, s)| (*i, s)), x, y, 8.0)
 }
 
-fn colour_of(packet: PacketKind, retx: bool) -> &'static str {
-    match (packet, retx) {
-        (PacketKind::Data, false) => colour::DATA,
-        (PacketKind::Data, true) => colour::RETX,
-        (PacketKind::Ack, _) => colour::ACK,
-        (PacketKind::Fin, _) => colour::FIN,
+fn context(canvas: &HtmlCanvasElement) -> Option<Ctx> {
+    canvas.get_context("2d").ok().flatten().and_then(|c| c.dyn_into::<Ctx>().ok())
+}
+
+/// A [`Pen`] on a 2D context that sets colours, widths, dashes and fonts only when they
+/// change (each setter crosses from wasm to JavaScript, colours as strings).
+pub struct CanvasPen<'a> {
+    ctx: &'a Ctx,
+    stroke: &'static str,
+    fill: &'static str,
+    width: f64,
+    dash: Option<[f64; 2]>,
+    font: (f64, bool),
+}
+
+impl<'a> CanvasPen<'a> {
+    /// A pen on `ctx`, whose state is unknown.
+    pub fn new(ctx: &'a Ctx) -> Self {
+        CanvasPen { ctx, stroke: "", fill: "", width: -1.0, dash: Some([-1.0, -1.0]), font: (-1.0, false) }
     }
-}
 
-fn cross(ctx: &Ctx, x: f64, y: f64, r: f64) {
-    ctx.begin_path();
-    ctx.move_to(x - r, y - r);
-    ctx.line_to(x + r, y + r);
-    ctx.move_to(x + r, y - r);
-    ctx.line_to(x - r, y + r);
-    ctx.stroke();
-}
-
-fn dot(ctx: &Ctx, x: f64, y: f64, r: f64) {
-    ctx.begin_path();
-    let _ = ctx.arc(x, y, r, 0.0, std::f64::consts::TAU);
-    ctx.fill();
-}
-
-/// Draws the frame for `player`'s state.
-pub fn draw(canvas: &HtmlCanvasElement, player: &Player, outcomes: &[Outcome]) {
-    let Some(ctx) = canvas.get_context("2d").ok().flatten().and_then(|c| c.dyn_into::<Ctx>().ok()) else {
-        return;
-    };
-    let dpr = web_sys::window().map_or(1.0, |w| w.device_pixel_ratio());
-    let layout = layout_of(canvas, player);
-    let (pw, ph) = ((layout.width * dpr) as u32, (layout.height * dpr) as u32);
-    if canvas.width() != pw || canvas.height() != ph {
-        canvas.set_width(pw);
-        canvas.set_height(ph);
-    }
-    let _ = ctx.set_transform(dpr, 0.0, 0.0, dpr, 0.0, 0.0);
-    ctx.set_fill_style_str("#ffffff");
-    ctx.fill_rect(0.0, 0.0, layout.width, layout.height);
-
-    let trace = player.trace();
-    let t0 = trace.t_first();
-    let big = layout.height > 500.0 || layout.width > 1400.0;
-    let font =
-        |px: f64, bold: bool| format!("{}{}px system-ui, sans-serif", if bold { "600 " } else { "" }, px);
-    let small = if big { 14.0 } else { 12.0 };
-
-    // Time axis and grid.
-    let (step, marks) = ticks(layout.from, layout.to, ((layout.width - layout.left) / 110.0) as usize);
-    ctx.set_font(&font(small, false));
-    ctx.set_line_width(1.0);
-    for t in marks {
-        let x = layout.x(t);
-        ctx.set_stroke_style_str(colour::GRID);
-        ctx.begin_path();
-        ctx.move_to(x, layout.top - 6.0);
-        ctx.line_to(x, layout.height - layout.bottom);
-        ctx.stroke();
-        if t >= t0 {
-            ctx.set_fill_style_str("#555");
-            let _ = ctx.fill_text(&fmt_tick(t - t0, step), x + 3.0, 14.0);
+    fn set_stroke(&mut self, c: &'static str, width: f64, dash: Option<[f64; 2]>) {
+        if self.stroke != c {
+            self.ctx.set_stroke_style_str(c);
+            self.stroke = c;
         }
-    }
-
-    // Lanes and their labels.
-    let names: Vec<String> = (0..layout.lanes)
-        .map(|i| if i == 0 { "Client".into() } else { format!("Server {}", i - 1) })
-        .collect();
-    for (i, name) in names.iter().enumerate() {
-        let y = layout.lane_y(i);
-        ctx.set_stroke_style_str("#8c8c8c");
-        ctx.set_line_width(if i == 0 { 2.0 } else { 1.5 });
-        ctx.begin_path();
-        ctx.move_to(layout.left, y);
-        ctx.line_to(layout.width - layout.right, y);
-        ctx.stroke();
-        ctx.set_fill_style_str(colour::INK);
-        ctx.set_font(&font(small + 1.0, true));
-        let _ = ctx.fill_text(name, 8.0, y + 5.0);
-        if let Some(o) = i.checked_sub(1).and_then(|r| outcomes.get(r)) {
-            let (mark, c) = match o {
-                Outcome::Finished => ("✓ done", colour::DONE),
-                Outcome::Failed => ("✗ failed", colour::DROP),
-                Outcome::Active => ("", colour::INK),
+        if self.width != width {
+            self.ctx.set_line_width(width);
+            self.width = width;
+        }
+        if self.dash != dash {
+            let pattern = match dash {
+                Some([on, off]) => js_sys::Array::of2(&on.into(), &off.into()),
+                None => js_sys::Array::new(),
             };
-            ctx.set_fill_style_str(c);
-            ctx.set_font(&font(small, true));
-            let _ = ctx.fill_text(mark, 8.0, y + 20.0);
+            let _ = self.ctx.set_line_dash(&pattern);
+            self.dash = dash;
         }
     }
 
-    // Everything time-bound stays inside the plot.
-    ctx.save();
-    ctx.begin_path();
-    ctx.rect(layout.left, 0.0, layout.width - layout.left - layout.right, layout.height);
-    ctx.clip();
-
-    // Segments completed: ticks above the client lane.
-    let yc = layout.lane_y(0);
-    let done = trace.timeline.completes_between(layout.from, layout.to.min(player.playhead));
-    ctx.set_font(&font(small - 1.0, false));
-    let mut last_label = f64::NEG_INFINITY;
-    for &(t, seq) in done {
-        let x = layout.x(t);
-        ctx.set_stroke_style_str(colour::DONE);
-        ctx.set_line_width(2.0);
-        ctx.begin_path();
-        ctx.move_to(x, yc - 14.0);
-        ctx.line_to(x, yc - 4.0);
-        ctx.stroke();
-        if x - last_label > 34.0 {
-            ctx.set_fill_style_str(colour::DONE);
-            let _ = ctx.fill_text(&format!("#{seq}✓"), x + 2.0, yc - 16.0);
-            last_label = x;
+    fn set_fill(&mut self, c: &'static str) {
+        if self.fill != c {
+            self.ctx.set_fill_style_str(c);
+            self.fill = c;
         }
     }
-
-    // Retransmission timers: a band under the client lane, a countdown at the playhead.
-    let band = yc + 6.0;
-    let mut countdown: Option<(u64, u64)> = None;
-    for s in trace.timeline.timers_between(layout.from, layout.to) {
-        if s.armed > player.playhead {
-            continue;
-        }
-        let end = s.end.map_or(s.deadline, |(t, _)| t);
-        let running = end > player.playhead;
-        let shown_end = end.min(player.playhead);
-        ctx.set_fill_style_str(if running { "rgba(230,159,0,0.45)" } else { "rgba(230,159,0,0.18)" });
-        let x0 = layout.x(s.armed).max(layout.left);
-        ctx.fill_rect(x0, band, (layout.x(shown_end) - x0).max(1.0), 6.0);
-        if running {
-            ctx.set_stroke_style_str(colour::TIMER);
-            ctx.set_line_width(1.0);
-            let xd = layout.x(s.deadline);
-            ctx.stroke_rect(x0, band, xd - x0, 6.0);
-            let left = s.deadline.saturating_sub(player.playhead);
-            if countdown.is_none_or(|(l, _)| left < l) {
-                countdown = Some((left, s.deadline));
-            }
-        } else if matches!(s.end, Some((_, TimerEnd::Fired))) {
-            ctx.set_fill_style_str(colour::TIMER);
-            ctx.fill_rect(layout.x(end) - 1.5, band - 3.0, 3.0, 12.0);
-        }
-    }
-    if let Some((left, _)) = countdown {
-        ctx.set_fill_style_str("#7a4d00");
-        ctx.set_font(&font(small, true));
-        let _ = ctx.fill_text(
-            &format!("timer: {} left", fmt_micros(left)),
-            layout.x(player.playhead) + 6.0,
-            band + 20.0,
-        );
-    }
-    // Expiries: what fired, and who gets the retransmission.
-    ctx.set_font(&font(small, true));
-    for x in trace.timeline.expiries_between(layout.from, layout.to.min(player.playhead)) {
-        let px = layout.x(x.t);
-        ctx.set_fill_style_str(colour::TIMER);
-        ctx.begin_path();
-        ctx.move_to(px, yc - 9.0);
-        ctx.line_to(px + 7.0, yc);
-        ctx.line_to(px, yc + 9.0);
-        ctx.line_to(px - 7.0, yc);
-        ctx.close_path();
-        ctx.fill();
-        ctx.set_fill_style_str("#7a4d00");
-        let to: Vec<String> = x.resend_to.iter().map(u16::to_string).collect();
-        let mut label = format!("timeout #{}", x.seq.unwrap_or(x.field));
-        if !to.is_empty() {
-            label.push_str(&format!(" → resend to {}", to.join(", ")));
-        }
-        if !x.failed.is_empty() {
-            label.push_str(" (gave up on ");
-            label.push_str(&x.failed.iter().map(u16::to_string).collect::<Vec<_>>().join(", "));
-            label.push(')');
-        }
-        let _ = ctx.fill_text(&label, px + 9.0, band + 36.0);
-    }
-
-    // Flights.
-    let strokes = strokes_in_view(&trace.model, &trace.timeline, &layout, player.playhead);
-    let marks_ok = strokes.len() < 5_000;
-    for (i, s) in &strokes {
-        let Some(f) = trace.model.flights.get(*i) else { continue };
-        let c = colour_of(f.packet, f.retx);
-        draw_stroke(&ctx, s, c, f.retx, Some(*i) == player.selected, marks_ok);
-    }
-    drop(trace);
-
-    // Receivers finished or failed: flags on their lanes.
-    let trace = player.trace();
-    for &(t, rx, o) in &trace.timeline.outcomes {
-        if t < layout.from || t > layout.to.min(player.playhead) {
-            continue;
-        }
-        let y = layout.lane_y(usize::from(rx) + 1);
-        let x = layout.x(t);
-        let (mark, c) =
-            if o == Outcome::Failed { ("✗ failed", colour::DROP) } else { ("✓ finished", colour::DONE) };
-        ctx.set_fill_style_str(c);
-        ctx.set_font(&font(small, true));
-        let _ = ctx.fill_text(mark, x + 4.0, y - 8.0);
-    }
-
-    ctx.restore();
-
-    // The playhead.
-    let xp = layout.x(player.playhead);
-    ctx.set_stroke_style_str(colour::INK);
-    ctx.set_line_width(1.5);
-    let _ = ctx.set_line_dash(&js_sys::Array::of2(&4.0.into(), &3.0.into()));
-    ctx.begin_path();
-    ctx.move_to(xp, layout.top - 12.0);
-    ctx.line_to(xp, layout.height - 4.0);
-    ctx.stroke();
-    let _ = ctx.set_line_dash(&js_sys::Array::new());
-    ctx.set_fill_style_str(colour::INK);
-    ctx.set_font(&font(small, true));
-    let _ = ctx.fill_text(&format!("t = {}", fmt_micros(player.playhead.saturating_sub(t0))), xp + 4.0, 30.0);
 }
 
-fn draw_stroke(ctx: &Ctx, s: &Stroke, c: &str, dashed: bool, selected: bool, marks: bool) {
-    if selected {
-        ctx.set_stroke_style_str("rgba(0,0,0,0.25)");
-        ctx.set_line_width(9.0);
+impl Pen for CanvasPen<'_> {
+    fn line(
+        &mut self,
+        a: (f64, f64),
+        b: (f64, f64),
+        colour: &'static str,
+        width: f64,
+        dash: Option<[f64; 2]>,
+    ) {
+        self.set_stroke(colour, width, dash);
+        self.ctx.begin_path();
+        self.ctx.move_to(a.0, a.1);
+        self.ctx.line_to(b.0, b.1);
+        self.ctx.stroke();
+    }
+
+    fn rect(&mut self, x: f64, y: f64, w: f64, h: f64, fill: &'static str) {
+        self.set_fill(fill);
+        self.ctx.fill_rect(x, y, w, h);
+    }
+
+    fn rect_outline(&mut self, x: f64, y: f64, w: f64, h: f64, colour: &'static str, width: f64) {
+        self.set_stroke(colour, width, None);
+        self.ctx.stroke_rect(x, y, w, h);
+    }
+
+    fn text(&mut self, s: &str, x: f64, y: f64, px: f64, bold: bool, colour: &'static str) {
+        self.set_fill(colour);
+        if self.font != (px, bold) {
+            self.ctx.set_font(&format!("{}{px}px system-ui, sans-serif", if bold { "600 " } else { "" }));
+            self.font = (px, bold);
+        }
+        let _ = self.ctx.fill_text(s, x, y);
+    }
+
+    fn dot(&mut self, x: f64, y: f64, r: f64, fill: &'static str) {
+        self.set_fill(fill);
+        self.ctx.begin_path();
+        let _ = self.ctx.arc(x, y, r, 0.0, std::f64::consts::TAU);
+        self.ctx.fill();
+    }
+
+    fn ring(&mut self, x: f64, y: f64, r: f64, colour: &'static str, width: f64) {
+        self.set_stroke(colour, width, None);
+        self.ctx.begin_path();
+        let _ = self.ctx.arc(x, y, r, 0.0, std::f64::consts::TAU);
+        self.ctx.stroke();
+    }
+
+    fn diamond(&mut self, x: f64, y: f64, rx: f64, ry: f64, fill: &'static str) {
+        self.set_fill(fill);
+        self.ctx.begin_path();
+        self.ctx.move_to(x, y - ry);
+        self.ctx.line_to(x + rx, y);
+        self.ctx.line_to(x, y + ry);
+        self.ctx.line_to(x - rx, y);
+        self.ctx.close_path();
+        self.ctx.fill();
+    }
+}
+
+/// Width of a tile in CSS pixels (about; a whole number of device pixels).
+const TILE_CSS: f64 = 256.0;
+
+struct Tile {
+    /// Tile `j` covers `[j, j + 1)` tile widths of trace time times pixels per microsecond.
+    j: i64,
+    canvas: HtmlCanvasElement,
+    ctx: Ctx,
+}
+
+/// What the tiles were drawn for: any change redraws them.
+struct CacheKey {
+    trace: Rc<RefCell<Trace>>,
+    width: f64,
+    height: f64,
+    dpr: f64,
+    lanes: usize,
+    window: u64,
+    delay: u64,
+}
+
+impl CacheKey {
+    fn same(&self, o: &CacheKey) -> bool {
+        Rc::ptr_eq(&self.trace, &o.trace)
+            && self.width == o.width
+            && self.height == o.height
+            && self.dpr == o.dpr
+            && self.lanes == o.lanes
+            && self.window == o.window
+            && self.delay == o.delay
+    }
+}
+
+/// What a frame shows: the same again is not redrawn.
+#[derive(PartialEq)]
+struct FrameKey {
+    trace: usize,
+    generation: u64,
+    playhead: u64,
+    window: u64,
+    selected: Option<usize>,
+    size: (i32, i32),
+    dpr: f64,
+}
+
+/// Per-frame counts, for the performance script.
+#[derive(Default, Clone, Copy)]
+pub struct PaintStats {
+    /// Strokes in view.
+    pub strokes: usize,
+    /// Of which drawn live (still moving).
+    pub live: usize,
+    /// Newly drawn into the tiles this frame.
+    pub cached: usize,
+    /// The tiles were redrawn from scratch.
+    pub rebuilt: bool,
+}
+
+/// The canvas painter with its tile cache (see the module's documentation).
+#[derive(Default)]
+pub struct Painter {
+    tiles: Vec<Tile>,
+    pool: Vec<(HtmlCanvasElement, Ctx)>,
+    key: Option<CacheKey>,
+    /// Flights drawn into the tiles (a bit per flight index).
+    drawn: Vec<u64>,
+    /// Rightmost extent of anything in the tiles, in absolute CSS pixels.
+    reach: f64,
+    last_playhead: u64,
+    last_frame: Option<FrameKey>,
+    live: Vec<(usize, Stroke)>,
+}
+
+impl Painter {
+    /// Forgets the tiles: the next frame redraws everything.
+    pub fn invalidate(&mut self) {
+        self.key = None;
+        self.last_frame = None;
+    }
+
+    fn reset(&mut self) {
+        for t in self.tiles.drain(..) {
+            self.pool.push((t.canvas, t.ctx));
+        }
+        self.drawn.clear();
+        self.reach = f64::NEG_INFINITY;
+    }
+
+    fn tile(&mut self, j: i64, w: u32, h: u32) -> Option<Tile> {
+        let (canvas, ctx) = match self.pool.pop() {
+            Some(p) => p,
+            None => {
+                let doc = web_sys::window()?.document()?;
+                let c: HtmlCanvasElement = doc.create_element("canvas").ok()?.dyn_into().ok()?;
+                let ctx = context(&c)?;
+                (c, ctx)
+            }
+        };
+        if canvas.width() != w || canvas.height() != h {
+            canvas.set_width(w);
+            canvas.set_height(h);
+        } else {
+            let _ = ctx.set_transform(1.0, 0.0, 0.0, 1.0, 0.0, 0.0);
+            ctx.clear_rect(0.0, 0.0, f64::from(w), f64::from(h));
+        }
+        Some(Tile { j, canvas, ctx })
+    }
+
+    /// Draws `player`'s frame on `canvas` unless it shows exactly that already. Returns what
+    /// it drew, or None if nothing changed.
+    pub fn paint(&mut self, canvas: &HtmlCanvasElement, player: &Player) -> Option<PaintStats> {
+        let ctx = context(canvas)?;
+        let dpr = web_sys::window().map_or(1.0, |w| w.device_pixel_ratio()).max(0.5);
+        let frame = FrameKey {
+            trace: Rc::as_ptr(&player.trace) as usize,
+            generation: player.generation,
+            playhead: player.playhead,
+            window: player.window,
+            selected: player.selected,
+            size: (canvas.client_width(), canvas.client_height()),
+            dpr,
+        };
+        if self.last_frame.as_ref() == Some(&frame) {
+            return None;
+        }
+        self.last_frame = Some(frame);
+        let layout = layout_of(canvas, player);
+        let (pw, ph) = ((layout.width * dpr).round() as u32, (layout.height * dpr).round() as u32);
+        if canvas.width() != pw || canvas.height() != ph {
+            canvas.set_width(pw);
+            canvas.set_height(ph);
+        }
+        let trace = player.trace();
+        let mut stats = PaintStats::default();
+
+        // The tiles: still valid?
+        let key = CacheKey {
+            trace: player.trace.clone(),
+            width: layout.width,
+            height: layout.height,
+            dpr,
+            lanes: layout.lanes,
+            window: player.window,
+            delay: trace.timeline.typical_delay(),
+        };
+        if !self.key.as_ref().is_some_and(|k| k.same(&key)) || player.playhead < self.last_playhead {
+            self.reset();
+            self.key = Some(key);
+            stats.rebuilt = true;
+        }
+        self.last_playhead = player.playhead;
+        // CSS pixels per microsecond; tile width in device and CSS pixels.
+        let plot = (layout.width - layout.left - layout.right).max(1.0);
+        let k = plot / (layout.to - layout.from).max(1) as f64;
+        let tile_dev = (TILE_CSS * dpr).round().max(1.0);
+        let tile_css = tile_dev / dpr;
+        let from_abs = layout.from as f64 * k;
+        let (j_lo, j_hi) =
+            ((from_abs / tile_css).floor() as i64, ((layout.to as f64 * k) / tile_css).floor() as i64);
+        // Tiles gone off the left (or right, after a jump) go back to the pool.
+        let mut i = 0;
+        while i < self.tiles.len() {
+            if self.tiles[i].j < j_lo || self.tiles[i].j > j_hi {
+                let t = self.tiles.swap_remove(i);
+                self.pool.push((t.canvas, t.ctx));
+            } else {
+                i += 1;
+            }
+        }
+        // New tiles: empty, unless drawn strokes reach into them (a jump forward): then all
+        // are redrawn.
+        let missing: Vec<i64> = (j_lo..=j_hi).filter(|j| !self.tiles.iter().any(|t| t.j == *j)).collect();
+        if missing.iter().any(|&j| j as f64 * tile_css <= self.reach + MARK_REACH) {
+            self.reset();
+            stats.rebuilt = true;
+        }
+        for j in j_lo..=j_hi {
+            if !self.tiles.iter().any(|t| t.j == j) {
+                if let Some(t) = self.tile(j, tile_dev as u32, ph) {
+                    self.tiles.push(t);
+                }
+            }
+        }
+        // Where each tile's origin is on screen (CSS pixels, unrounded).
+        let origin = |j: i64| layout.left + j as f64 * tile_css - from_abs;
+
+        // Flights: settled ones not yet in the tiles go in; moving ones are drawn below.
+        self.live.clear();
+        let flights = &trace.model.flights;
+        if self.drawn.len() < flights.len().div_ceil(64) {
+            self.drawn.resize(flights.len().div_ceil(64), 0);
+        }
+        let mut pens: Vec<(i64, CanvasPen<'_>)> = Vec::new();
+        let tiles = &self.tiles;
+        for (i, s) in strokes_iter(&trace.model, &trace.timeline, &layout, player.playhead) {
+            stats.strokes += 1;
+            if !scene::settled(&s) {
+                self.live.push((i, s));
+                continue;
+            }
+            let (word, bit) = (i / 64, 1u64 << (i % 64));
+            if self.drawn.get(i / 64).is_some_and(|w| w & bit != 0) {
+                continue;
+            }
+            let Some(f) = flights.get(i) else { continue };
+            let (x_lo, x_hi) = (s.x0.min(s.x1) - MARK_REACH, s.x0.max(s.x1) + MARK_REACH);
+            for t in tiles {
+                let o = origin(t.j);
+                if x_hi < o || x_lo > o + tile_css {
+                    continue;
+                }
+                let pen = match pens.iter().position(|(j, _)| *j == t.j) {
+                    Some(p) => &mut pens[p].1,
+                    None => {
+                        let _ = t.ctx.set_transform(dpr, 0.0, 0.0, dpr, -o * dpr, 0.0);
+                        pens.push((t.j, CanvasPen::new(&t.ctx)));
+                        &mut pens.last_mut().expect("just pushed").1
+                    }
+                };
+                scene::flight(pen, &s, colour_of(f.packet, f.retx), f.retx, false, true);
+            }
+            if let Some(w) = self.drawn.get_mut(word) {
+                *w |= bit;
+            }
+            self.reach = self.reach.max(x_hi - MARK_REACH - layout.left + from_abs);
+            stats.cached += 1;
+        }
+        drop(pens);
+        stats.live = self.live.len();
+
+        // The frame.
+        let _ = ctx.set_transform(dpr, 0.0, 0.0, dpr, 0.0, 0.0);
+        let mut pen = CanvasPen::new(&ctx);
+        pen.rect(0.0, 0.0, layout.width, layout.height, "#ffffff");
+        let t0 = trace.t_first();
+        let outcomes = scene::lane_outcomes(&trace.timeline, layout.lanes - 1, player.playhead);
+        scene::axes(&mut pen, &layout, t0, &outcomes);
+        ctx.save();
         ctx.begin_path();
-        ctx.move_to(s.x0, s.y0);
-        ctx.line_to(s.x1, s.y1);
-        ctx.stroke();
-    }
-    ctx.set_stroke_style_str(c);
-    ctx.set_line_width(if selected { 3.0 } else { 2.0 });
-    if dashed {
-        let _ = ctx.set_line_dash(&js_sys::Array::of2(&6.0.into(), &3.0.into()));
-    }
-    ctx.begin_path();
-    ctx.move_to(s.x0, s.y0);
-    ctx.line_to(s.x1, s.y1);
-    ctx.stroke();
-    if dashed {
-        let _ = ctx.set_line_dash(&js_sys::Array::new());
-    }
-    if !marks {
-        return;
-    }
-    ctx.set_fill_style_str(c);
-    match s.ending {
-        Ending::Moving => dot(ctx, s.x1, s.y1, 5.0),
-        Ending::Arrived => dot(ctx, s.x1, s.y1, 2.5),
-        Ending::LossDrop => {
-            ctx.set_stroke_style_str(colour::DROP);
-            ctx.set_line_width(3.0);
-            cross(ctx, s.x1, s.y1, 7.0);
+        ctx.rect(layout.left, 0.0, plot, layout.height);
+        ctx.clip();
+        let _ = ctx.set_transform(1.0, 0.0, 0.0, 1.0, 0.0, 0.0);
+        for t in &self.tiles {
+            let _ = ctx.draw_image_with_html_canvas_element(&t.canvas, (origin(t.j) * dpr).round(), 0.0);
         }
-        Ending::LinkDrop => {
-            ctx.set_stroke_style_str(colour::DROP);
-            ctx.set_line_width(2.5);
-            cross(ctx, s.x1, s.y1, 6.0);
-            ctx.begin_path();
-            let _ = ctx.arc(s.x1, s.y1, 9.0, 0.0, std::f64::consts::TAU);
-            ctx.stroke();
+        let _ = ctx.set_transform(dpr, 0.0, 0.0, dpr, 0.0, 0.0);
+        // Moving flights, one colour at a time (fewer state changes).
+        let marks_ok = stats.strokes < 5_000;
+        for c in [colour::DATA, colour::RETX, colour::ACK, colour::FIN] {
+            for (i, s) in &self.live {
+                let Some(f) = flights.get(*i) else { continue };
+                if colour_of(f.packet, f.retx) == c {
+                    scene::flight(&mut pen, s, c, f.retx, false, marks_ok);
+                }
+            }
         }
-        Ending::Rejected => {
-            ctx.set_fill_style_str(colour::DROP);
-            ctx.set_font("700 13px system-ui, sans-serif");
-            let _ = ctx.fill_text("!", s.x1 - 2.0, s.y1 - 6.0);
+        // The selected flight on top of everything else.
+        if let Some(sel) = player.selected {
+            if let Some(f) = flights.get(sel) {
+                let delay = match f.fate {
+                    p2mp_core::view::Fate::InFlight => {
+                        trace.timeline.arrivals.get(&f.tx).map_or(trace.timeline.typical_delay(), |&at| {
+                            at.saturating_sub(f.sent.total_micros()).max(1)
+                        })
+                    }
+                    _ => trace.timeline.typical_delay(),
+                };
+                if let Some(s) = crate::geometry::stroke(&layout, f, player.playhead, delay) {
+                    scene::flight(&mut pen, &s, colour_of(f.packet, f.retx), f.retx, true, true);
+                }
+            }
         }
-        Ending::Unknown => {
-            ctx.set_fill_style_str("#555");
-            ctx.set_font("700 13px system-ui, sans-serif");
-            let _ = ctx.fill_text("?", s.x1 + 3.0, s.y1);
-        }
+        scene::marks(&mut pen, &layout, &trace, player.playhead);
+        ctx.restore();
+        let mut pen = CanvasPen::new(&ctx);
+        scene::playhead(&mut pen, &layout, player.playhead, t0);
+        Some(stats)
     }
 }

@@ -252,24 +252,31 @@ pub fn strokes_in_view(
     layout: &Layout,
     playhead: u64,
 ) -> Vec<(usize, Stroke)> {
+    strokes_iter(model, timeline, layout, playhead).collect()
+}
+
+/// [`strokes_in_view`] as an iterator (the painter walks it every frame without allocating).
+pub fn strokes_iter<'a>(
+    model: &'a p2mp_core::view::TraceModel,
+    timeline: &'a crate::timeline::Timeline,
+    layout: &'a Layout,
+    playhead: u64,
+) -> impl Iterator<Item = (usize, Stroke)> + 'a {
     let delay = timeline.typical_delay();
     let range = crate::timeline::visible_flights(model, timeline, layout.from, layout.to);
     let step = range.len().div_ceil(MAX_STROKES).max(1);
-    range
-        .step_by(step)
-        .filter_map(|i| {
-            let f = model.flights.get(i)?;
-            if !crate::timeline::flight_overlaps(f, layout.from, layout.to) {
-                return None;
-            }
-            let delay = match f.fate {
-                Fate::InFlight => timeline
-                    .arrivals
-                    .get(&f.tx)
-                    .map_or(delay, |&at| at.saturating_sub(f.sent.total_micros()).max(1)),
-                _ => delay,
-            };
-            Some((i, stroke(layout, f, playhead, delay)?))
-        })
-        .collect()
+    range.step_by(step).filter_map(move |i| {
+        let f = model.flights.get(i)?;
+        if !crate::timeline::flight_overlaps(f, layout.from, layout.to) {
+            return None;
+        }
+        let delay = match f.fate {
+            Fate::InFlight => timeline
+                .arrivals
+                .get(&f.tx)
+                .map_or(delay, |&at| at.saturating_sub(f.sent.total_micros()).max(1)),
+            _ => delay,
+        };
+        Some((i, stroke(layout, f, playhead, delay)?))
+    })
 }

@@ -22,6 +22,7 @@ pub mod experiments;
 pub mod geometry;
 pub mod narrate;
 pub mod player;
+pub mod scene;
 pub mod sim_source;
 pub mod simulate;
 pub mod timeline;

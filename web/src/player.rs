@@ -208,6 +208,39 @@ impl PartialEq for Player {
     }
 }
 
+impl Player {
+    /// Whether `self` and `o` differ at most in how far playback has got (playhead, cursor,
+    /// trace generation, an incremental source's horizon): what changes every animation
+    /// frame. The page re-renders its panels at once for any other change and only a few
+    /// times a second for these.
+    pub fn same_but_time(&self, o: &Self) -> bool {
+        Rc::ptr_eq(&self.trace, &o.trace)
+            && self.source == o.source
+            && self.connection == o.connection
+            && self.playing == o.playing
+            && self.speed == o.speed
+            && self.follow_live == o.follow_live
+            && self.window == o.window
+            && self.selected == o.selected
+            && self.bad_lines == o.bad_lines
+            && self.error == o.error
+            && self.transfers == o.transfers
+            && self.horizon.is_some() == o.horizon.is_some()
+    }
+}
+
+/// The page's player, shared by the animation loop (which moves it every frame) and the
+/// components (which render a copy of it a few times a second). Equal when it is the same
+/// store.
+#[derive(Clone, Debug, Default)]
+pub struct Store(pub Rc<RefCell<Player>>);
+
+impl PartialEq for Store {
+    fn eq(&self, o: &Self) -> bool {
+        Rc::ptr_eq(&self.0, &o.0)
+    }
+}
+
 /// Something that changes the state.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Action {

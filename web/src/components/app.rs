@@ -1,7 +1,13 @@
 //! The page: sources on top, the diagram with its controls, and the side panel; an
 //! experiments tab beside it.
-//! Owns the state (`use_reducer`) and the I/O that feeds it (WebSocket, fetch, files, the
-//! simulator); the reducer itself ([`crate::player`]) does no I/O.
+//! Owns the state (a [`Player`] in a shared cell, changed only through its reducer,
+//! [`Player::apply`], which does no I/O) and the I/O that feeds it (WebSocket, fetch, files,
+//! the simulator).
+//!
+//! Animation stays out of Yew: one `requestAnimationFrame` loop advances the simulation and
+//! the playhead in the shared player and paints the diagram itself; the panels (narration,
+//! in-flight list, totals, receivers, chart) re-render at once on any other change and at most
+//! every [`PANEL_INTERVAL_MS`] while only the playhead moves.
 //!
 //! The in-browser simulation is an incremental source: the [`SimDriver`] lives here (in a
 //! `use_mut_ref`, outside the reducer) and every animation frame steps it up to where the
@@ -15,7 +21,7 @@ use super::{
 };
 use crate::io::{self, LiveConnection};
 use crate::narrate::kind_name;
-use crate::player::{again_url, Action, Connection, Player, Source};
+use crate::player::{again_url, Action, Connection, Player, Source, Store};
 use crate::sim_source::{Dropped, SimDriver};
 use crate::simulate::{preset, query_wants_simulation, SimParams};
 use p2mp_core::trace::{Node, TraceHeader, TraceSource, TxId};
@@ -28,19 +34,18 @@ use wasm_bindgen_futures::spawn_local;
 use web_sys::KeyboardEvent;
 use yew::prelude::*;
 
-/// The player wrapped for `use_reducer`: the trace is shared, so a step costs no copy.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct PlayerState(pub Player);
+/// The panels re-render at most this often while only playback moves (milliseconds); any
+/// other change renders at once. The diagram is painted every frame regardless.
+const PANEL_INTERVAL_MS: f64 = 100.0;
 
-impl Reducible for PlayerState {
-    type Action = Action;
-    fn reduce(self: Rc<Self>, action: Action) -> Rc<Self> {
-        let mut next = self.0.clone();
-        next.apply(action);
-        if next == self.0 {
-            return self;
-        }
-        Rc::new(PlayerState(next))
+fn now_ms() -> f64 {
+    web_sys::window().and_then(|w| w.performance()).map_or(0.0, |p| p.now())
+}
+
+/// Sets `window[name]` (timing hooks for the performance script, e2e/tests/perf.rs).
+fn hook(name: &str, v: f64) {
+    if let Some(w) = web_sys::window() {
+        let _ = js_sys::Reflect::set(&w, &name.into(), &v.into());
     }
 }
 
@@ -52,10 +57,30 @@ fn load_text(dispatch: &Callback<Action>, source: Source, text: String) {
 /// Root component.
 #[function_component(App)]
 pub fn app() -> Html {
-    let state = use_reducer_eq(PlayerState::default);
+    // The state lives outside Yew (the animation loop moves the playhead every frame without
+    // a render); actions apply to it at once and re-render when they change anything.
+    let store = use_mut_ref(Player::default);
+    let update = use_force_update();
+    // The player as last rendered, and when.
+    let rendered = use_mut_ref(Player::default);
+    let rendered_at = use_mut_ref(|| 0.0f64);
+    let painter = use_mut_ref(crate::draw::Painter::default);
+    let canvas_ref = use_node_ref();
+    let renders = use_mut_ref(|| 0u64);
     let dispatch: Callback<Action> = {
-        let state = state.clone();
-        Callback::from(move |a: Action| state.dispatch(a))
+        let store = store.clone();
+        let update = update.clone();
+        Callback::from(move |a: Action| {
+            let changed = {
+                let mut p = store.borrow_mut();
+                let before = p.clone();
+                p.apply(a);
+                *p != before
+            };
+            if changed {
+                update.force_update();
+            }
+        })
     };
     let live = use_mut_ref(|| None::<LiveConnection>);
     let live_url = use_state(io::default_live_url);
@@ -80,9 +105,8 @@ pub fn app() -> Html {
             .filter(|v| preset(v).is_some())
     });
     let driver: Rc<RefCell<Option<SimDriver>>> = use_mut_ref(|| None);
-    // The player as last rendered, for callbacks set up once (frames, keys, clicks).
-    let mirror = use_mut_ref(Player::default);
-    *mirror.borrow_mut() = state.0.clone();
+    // The player now, for callbacks set up once (frames, keys, clicks).
+    let mirror = store.clone();
     let tab = use_state(|| "visualize");
     let compute_note = use_state(|| None::<String>);
 
@@ -319,11 +343,27 @@ pub fn app() -> Html {
             let _ = c.to_blob(cb.unchecked_ref());
         }
     });
+    let export_svg = {
+        let store = store.clone();
+        let dispatch = dispatch.clone();
+        let canvas_ref = canvas_ref.clone();
+        Callback::from(move |_: MouseEvent| {
+            let (w, h) = canvas_ref.cast::<web_sys::HtmlCanvasElement>().map_or((1000.0, 500.0), |c| {
+                (f64::from(c.client_width().max(200)), f64::from(c.client_height().max(120)))
+            });
+            let svg = crate::scene::svg(&store.borrow(), w, h);
+            if let Err(e) = download_text("diagram.svg", "image/svg+xml", &svg) {
+                dispatch.emit(Action::Error(Some(format!("Export failed: {e}"))));
+            }
+        })
+    };
     let again = {
         let again_error = again_error.clone();
         let live_url = live_url.clone();
         let connect = connect.clone();
-        let is_live = matches!(state.0.source, Source::Live { .. }) && state.0.connection == Connection::Open;
+        let p = store.borrow();
+        let is_live = matches!(p.source, Source::Live { .. }) && p.connection == Connection::Open;
+        drop(p);
         Callback::from(move |()| {
             let again_error = again_error.clone();
             let ws = (*live_url).clone();
@@ -412,42 +452,69 @@ pub fn app() -> Html {
         });
     }
 
-    // Every frame: advance the simulation to where the playhead goes, then tick.
+    // Every frame: advance the simulation to where the playhead goes, tick, paint the diagram;
+    // re-render the panels when something other than the playhead changed, or every
+    // PANEL_INTERVAL_MS while playing.
     {
         let driver = driver.clone();
-        let mirror = mirror.clone();
-        let dispatch = dispatch.clone();
+        let store = store.clone();
+        let rendered = rendered.clone();
+        let rendered_at = rendered_at.clone();
+        let painter = painter.clone();
+        let canvas_ref = canvas_ref.clone();
+        let update = update.clone();
         use_frame_loop(Callback::from(move |ms: f64| {
-            let perf = web_sys::window().and_then(|w| w.performance());
-            let t0 = perf.as_ref().map_or(0.0, |p| p.now());
-            let p = mirror.borrow().clone();
-            if p.playing && matches!(p.source, Source::Simulated { .. }) {
+            let t0 = now_ms();
+            let (go, advance, playhead) = {
+                let p = store.borrow();
+                (p.playing && matches!(p.source, Source::Simulated { .. }), p.advance_micros(ms), p.playhead)
+            };
+            if go {
                 if let Some(d) = driver.borrow_mut().as_mut().filter(|d| !d.is_done()) {
-                    let batch = match p.advance_micros(ms) {
+                    let batch = match advance {
                         Some(dt) => {
-                            let target = p.playhead.saturating_add(dt);
+                            let target = playhead.saturating_add(dt);
                             (target > d.now()).then(|| d.advance_to(target))
                         }
                         None => Some(d.advance_steps(5_000)),
                     };
                     if let Some(b) = batch {
-                        dispatch.emit(Action::Extend(b));
+                        store.borrow_mut().apply(Action::Extend(b));
                     }
                 }
             }
-            let t1 = perf.as_ref().map_or(0.0, |p| p.now());
-            dispatch.emit(Action::Tick(ms));
-            let t2 = perf.as_ref().map_or(0.0, |p| p.now());
-            // Time spent simulating and ticking this frame, for the performance script
-            // (e2e/tests/perf.rs).
-            if let Some(w) = web_sys::window() {
-                let _ = js_sys::Reflect::set(&w, &"__simMs".into(), &(t1 - t0).into());
-                let _ = js_sys::Reflect::set(&w, &"__tickMs".into(), &(t2 - t1).into());
+            let t1 = now_ms();
+            store.borrow_mut().apply(Action::Tick(ms));
+            let t2 = now_ms();
+            let render = {
+                let (p, r) = (store.borrow(), rendered.borrow());
+                *p != *r && (!p.same_but_time(&r) || t2 - *rendered_at.borrow() >= PANEL_INTERVAL_MS)
+            };
+            if render {
+                // Renders in a microtask after this frame's paint, before the page is drawn.
+                update.force_update();
             }
+            if let Some(c) = canvas_ref.cast::<web_sys::HtmlCanvasElement>() {
+                if let Some(stats) = painter.borrow_mut().paint(&c, &store.borrow()) {
+                    hook("__drawMs", now_ms() - t2);
+                    hook("__strokes", stats.strokes as f64);
+                    hook("__liveStrokes", stats.live as f64);
+                    hook("__cachedStrokes", stats.cached as f64);
+                }
+            }
+            hook("__simMs", t1 - t0);
+            hook("__tickMs", t2 - t1);
+            hook("__frameMs", now_ms() - t0);
         }));
     }
 
-    let p = &state.0;
+    let tr = now_ms();
+    let snapshot = store.borrow().clone();
+    *rendered.borrow_mut() = snapshot.clone();
+    *rendered_at.borrow_mut() = tr;
+    *renders.borrow_mut() += 1;
+    hook("__renders", *renders.borrow() as f64);
+    let p = &snapshot;
     let summary = {
         let trace = p.trace.clone();
         let cursor = p.cursor;
@@ -455,18 +522,14 @@ pub fn app() -> Html {
             trace.borrow().model.summary_at(cursor)
         })
     };
-    let outcomes: Vec<p2mp_core::Outcome> = summary.receivers.iter().map(|r| r.outcome).collect();
     let live_connection =
         if matches!(p.source, Source::Live { .. }) { p.connection.clone() } else { Connection::Idle };
     let dismiss = dispatch.reform(|_: MouseEvent| Action::Error(None));
 
     let simulated = matches!(p.source, Source::Simulated { .. });
-    let tw = web_sys::window().and_then(|w| w.performance()).map_or(0.0, |p| p.now());
+    let tw = now_ms();
     let (wire, wire_total) = if simulated { wire_entries(p) } else { (Vec::new(), 0) };
-    if let Some(w) = web_sys::window() {
-        let dt = w.performance().map_or(0.0, |p| p.now()) - tw;
-        let _ = js_sys::Reflect::set(&w, &"__wireMs".into(), &dt.into());
-    }
+    hook("__wireMs", now_ms() - tw);
     let on_tab = |name: &'static str| {
         let tab = tab.clone();
         Callback::from(move |_: MouseEvent| tab.set(name))
@@ -503,13 +566,15 @@ pub fn app() -> Html {
             <main class="layout">
                 <div class="stage">
                     <TransportControls player={p.clone()} dispatch={ui_dispatch.clone()} />
-                    <LadderCanvas player={p.clone()} outcomes={outcomes} dispatch={dispatch.clone()}
-                        on_pick={on_pick} />
+                    <LadderCanvas canvas={canvas_ref.clone()} store={Store(store.clone())}
+                        receivers={summary.receivers.len()} dispatch={dispatch.clone()} on_pick={on_pick} />
                     <Legend />
                     <div class="row exports">
                         <button id="export-jsonl" onclick={export_jsonl} disabled={p.is_empty()}
                             title="The trace (header and events) as JSON Lines: loads back in replay mode">{ "Export trace (.jsonl)" }</button>
                         <button id="export-png" onclick={export_png} disabled={p.is_empty()}>{ "Export diagram (PNG)" }</button>
+                        <button id="export-svg" onclick={export_svg} disabled={p.is_empty()}
+                            title="The diagram's visible window as a standalone SVG (vectors)">{ "Export diagram (SVG)" }</button>
                     </div>
                     if simulated {
                         <InFlightList entries={wire} total={wire_total} on_drop={drop_tx} />

@@ -17,7 +17,7 @@ mod throughput_chart;
 mod totals_view;
 mod transport_controls;
 
-pub use app::{App, PlayerState};
+pub use app::App;
 pub use download::{download_blob, download_text};
 pub use experiments_tab::ExperimentsTab;
 pub use frame_loop::use_frame_loop;
