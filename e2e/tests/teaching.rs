@@ -238,6 +238,38 @@ async fn teaching_mode_controls_url_drops_exports_and_experiments() {
         assert_eq!(model.events.len(), events.len());
         assert_eq!(model.summary(), &expected);
 
+        // The diagram as SVG: a standalone document that the browser's XML parser accepts as
+        // SVG, with the lanes and the flights of the visible window.
+        b.click("#export-svg").await?;
+        let name = b
+            .client
+            .execute("return document.getElementById('download-link').getAttribute('data-name');", vec![])
+            .await
+            .map_err(|e| e.to_string())?;
+        assert_eq!(name.as_str(), Some("diagram.svg"));
+        let svg = fetch_download(&b).await?;
+        assert!(svg.starts_with("<?xml"), "{}", &svg[..svg.len().min(200)]);
+        assert!(svg.trim_end().ends_with("</svg>"), "the SVG is complete");
+        for part in [">Client</text>", ">Server 0</text>", ">Server 2</text>", "<line ", "<circle "] {
+            assert!(svg.contains(part), "{part} in the SVG");
+        }
+        let parsed = b
+            .client
+            .execute(
+                "const d = new DOMParser().parseFromString(arguments[0], 'image/svg+xml'); \
+                 const r = d.documentElement; \
+                 return [r.localName, r.namespaceURI, d.getElementsByTagName('parsererror').length, \
+                         d.getElementsByTagName('line').length, r.getAttribute('width')];",
+                vec![serde_json::Value::String(svg.clone())],
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+        assert_eq!(parsed[0].as_str(), Some("svg"), "{parsed:?}");
+        assert_eq!(parsed[1].as_str(), Some("http://www.w3.org/2000/svg"), "{parsed:?}");
+        assert_eq!(parsed[2].as_u64(), Some(0), "no XML parse error: {parsed:?}");
+        assert!(parsed[3].as_u64().unwrap_or(0) > 10, "lines drawn: {parsed:?}");
+        std::fs::write(p2mp_e2e::artifacts_dir().join("teaching-diagram.svg"), &svg).map_err(|e| e.to_string())?;
+
         // 5. A preset: one lost ACK, resent to that server alone.
         b.click("#preset-lost-ack").await?;
         b.wait_for("#preset-idea").await?;

@@ -344,3 +344,44 @@ fn simulate_rejects_bad_parameters() {
     let a = simulate_jsonl(&SimParams::default()).expect("default runs");
     assert_eq!(a, simulate_jsonl(&SimParams::default()).expect("again"), "deterministic");
 }
+
+#[test]
+fn svg_export_is_a_standalone_document_of_the_window() {
+    let mut p = loaded(&lossy());
+    // Half way through, a retransmission selected.
+    let (mid, sel) = {
+        let t = p.trace();
+        let i = t.model.flights.iter().position(|f| f.retx).expect("a retransmission");
+        (t.model.flights[i].sent.total_micros() + 1, i)
+    };
+    p.apply(Action::SeekTime(mid));
+    p.apply(Action::Select(Some(sel)));
+    let svg = crate::scene::svg(&p, 1000.0, 400.0);
+    assert!(svg.starts_with("<?xml version=\"1.0\""));
+    assert!(svg.contains(r#"<svg xmlns="http://www.w3.org/2000/svg""#));
+    assert!(svg.trim_end().ends_with("</svg>"));
+    for part in [">Client</text>", ">Server 0</text>", ">Server 2</text>", "stroke-dasharray=\"6 3\"", "<circle "] {
+        assert!(svg.contains(part), "{part}");
+    }
+    // Balanced, and nothing unescaped in text.
+    assert_eq!(svg.matches("<g ").count(), svg.matches("</g>").count());
+    assert_eq!(svg.matches("<text").count(), svg.matches("</text>").count());
+    assert!(!svg.contains("NaN") && !svg.contains("inf"));
+    assert_eq!(crate::scene::xml_escape("a<b & \"c\""), "a&lt;b &amp; &quot;c&quot;");
+    // Same state, same picture.
+    assert_eq!(svg, crate::scene::svg(&p, 1000.0, 400.0));
+}
+
+#[test]
+fn only_playback_progress_counts_as_the_same_view() {
+    let mut p = loaded(&lossy());
+    let before = p.clone();
+    p.apply(Action::Play);
+    assert!(!p.same_but_time(&before), "play is a discrete change");
+    let playing = p.clone();
+    p.apply(Action::Tick(16.0));
+    assert_ne!(p, playing);
+    assert!(p.same_but_time(&playing), "a tick only moves the playhead");
+    p.apply(Action::Select(Some(1)));
+    assert!(!p.same_but_time(&playing));
+}
