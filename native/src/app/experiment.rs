@@ -277,8 +277,8 @@ fn progress(total: u64, what: &str) -> ProgressBar {
     bar
 }
 
-/// Simulates every run of every point of `sweeps` on all cores; results in sweep order.
-/// `host_cost` overrides each sweep's (for the simulation beside a real run).
+/// Simulates every run of every point of `sweeps` on all cores; results in sweep order
+/// (deterministic: the same seeds give the same points whatever the thread count).
 pub fn simulate_all(sweeps: &[Sweep], bar: &ProgressBar) -> Result<Vec<Vec<Point>>> {
     let jobs: Vec<(usize, usize, u32)> = sweeps
         .iter()
