@@ -21,9 +21,15 @@ pub struct Png {
 /// Renders `svg` at `scale` times its size (2.0 gives a sharp 1440 x 880 image for the
 /// experiments' 720 x 440 plots).
 pub fn render(svg: &str, scale: f32) -> Result<Png> {
+    render_with_fonts(svg, scale, true)
+}
+
+fn render_with_fonts(svg: &str, scale: f32, system_fonts: bool) -> Result<Png> {
     let mut opt = usvg::Options::default();
     let db = opt.fontdb_mut();
-    db.load_system_fonts();
+    if system_fonts {
+        db.load_system_fonts();
+    }
     let has_text = !db.is_empty();
     let family = SANS
         .iter()
@@ -66,5 +72,16 @@ mod tests {
         let png = render(svg, 1.0).unwrap();
         assert_eq!(&png.bytes[1..4], b"PNG");
         assert!(render("<not svg", 1.0).is_err());
+    }
+
+    #[test]
+    fn without_fonts_the_lines_are_still_drawn() {
+        let svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"40\" height=\"20\"><rect width=\"100%\" height=\"100%\" fill=\"white\"/><line x1=\"0\" y1=\"10\" x2=\"40\" y2=\"10\" stroke=\"black\" stroke-width=\"4\"/><text x=\"2\" y=\"12\">hi</text></svg>";
+        let png = render_with_fonts(svg, 1.0, false).unwrap();
+        assert!(!png.has_text);
+        let pixmap = tiny_skia::Pixmap::decode_png(&png.bytes).unwrap();
+        // The line's row is dark.
+        let px = pixmap.pixel(20, 10).unwrap();
+        assert!(px.red() < 50 && px.alpha() == 255, "{px:?}");
     }
 }

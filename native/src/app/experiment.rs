@@ -448,6 +448,19 @@ pub async fn run(args: ExperimentArgs) -> Result<()> {
         args.runs,
         args.seed
     );
+    if args.real {
+        // The model's mean delays, summed: what the real transfers will take, roughly.
+        let secs: f64 = planned
+            .iter()
+            .flat_map(|p| {
+                p.sweep
+                    .values
+                    .iter()
+                    .map(|&v| expected_delay_secs(&p.sweep.config(v, 0)) * f64::from(p.sweep.runs))
+            })
+            .sum();
+        println!("expected wall time (model): about {:.0} s", secs.ceil());
+    }
     let bar = progress(transfers, if args.real { "real transfers" } else { "simulating" });
     let mut results: Vec<(Vec<Point>, Option<Duration>)> = Vec::new();
     if args.real {
