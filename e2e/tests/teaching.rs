@@ -268,7 +268,8 @@ async fn teaching_mode_controls_url_drops_exports_and_experiments() {
         assert_eq!(parsed[1].as_str(), Some("http://www.w3.org/2000/svg"), "{parsed:?}");
         assert_eq!(parsed[2].as_u64(), Some(0), "no XML parse error: {parsed:?}");
         assert!(parsed[3].as_u64().unwrap_or(0) > 10, "lines drawn: {parsed:?}");
-        std::fs::write(p2mp_e2e::artifacts_dir().join("teaching-diagram.svg"), &svg).map_err(|e| e.to_string())?;
+        std::fs::write(p2mp_e2e::artifacts_dir().join("teaching-diagram.svg"), &svg)
+            .map_err(|e| e.to_string())?;
 
         // 5. A preset: one lost ACK, resent to that server alone.
         b.click("#preset-lost-ack").await?;

@@ -9,9 +9,9 @@
 //! empty (that time has not happened yet) and leave on the left; anything that invalidates
 //! them (another trace, zoom, resize, a step back in time) redraws them from scratch.
 
-use crate::geometry::{strokes_iter, Layout, Stroke};
+use crate::geometry::{strokes_except, strokes_iter, Ending, Layout, Stroke};
 use crate::player::{Player, Trace};
-use crate::scene::{self, colour_of, Pen, MARK_REACH};
+use crate::scene::{self, colour_of, Pen, HEAD, MARK_REACH};
 use std::cell::RefCell;
 use std::rc::Rc;
 use wasm_bindgen::JsCast;
@@ -75,7 +75,8 @@ impl<'a> CanvasPen<'a> {
         }
     }
 
-    fn set_fill(&mut self, c: &'static str) {
+    /// Sets the fill colour (for paths built on the context directly).
+    pub fn set_fill(&mut self, c: &'static str) {
         if self.fill != c {
             self.ctx.set_fill_style_str(c);
             self.fill = c;
@@ -192,7 +193,7 @@ struct FrameKey {
 /// Per-frame counts, for the performance script.
 #[derive(Default, Clone, Copy)]
 pub struct PaintStats {
-    /// Strokes in view.
+    /// Strokes in view and not yet in the tiles.
     pub strokes: usize,
     /// Of which drawn live (still moving).
     pub live: usize,
@@ -215,6 +216,7 @@ pub struct Painter {
     last_playhead: u64,
     last_frame: Option<FrameKey>,
     live: Vec<(usize, Stroke)>,
+    fresh: Vec<usize>,
 }
 
 impl Painter {
@@ -338,14 +340,15 @@ impl Painter {
         }
         let mut pens: Vec<(i64, CanvasPen<'_>)> = Vec::new();
         let tiles = &self.tiles;
-        for (i, s) in strokes_iter(&trace.model, &trace.timeline, &layout, player.playhead) {
+        // Flights in the tiles stay settled until the playhead goes back (which resets).
+        let drawn = std::mem::take(&mut self.drawn);
+        let mut fresh = std::mem::take(&mut self.fresh);
+        fresh.clear();
+        let is_drawn = |i: usize| drawn.get(i / 64).is_some_and(|w| w & (1u64 << (i % 64)) != 0);
+        for (i, s) in strokes_except(&trace.model, &trace.timeline, &layout, player.playhead, is_drawn) {
             stats.strokes += 1;
             if !scene::settled(&s) {
                 self.live.push((i, s));
-                continue;
-            }
-            let (word, bit) = (i / 64, 1u64 << (i % 64));
-            if self.drawn.get(i / 64).is_some_and(|w| w & bit != 0) {
                 continue;
             }
             let Some(f) = flights.get(i) else { continue };
@@ -365,13 +368,18 @@ impl Painter {
                 };
                 scene::flight(pen, &s, colour_of(f.packet, f.retx), f.retx, false, true);
             }
-            if let Some(w) = self.drawn.get_mut(word) {
-                *w |= bit;
-            }
+            fresh.push(i);
             self.reach = self.reach.max(x_hi - MARK_REACH - layout.left + from_abs);
             stats.cached += 1;
         }
         drop(pens);
+        self.drawn = drawn;
+        for &i in &fresh {
+            if let Some(w) = self.drawn.get_mut(i / 64) {
+                *w |= 1u64 << (i % 64);
+            }
+        }
+        self.fresh = fresh;
         stats.live = self.live.len();
 
         // The frame.
@@ -391,13 +399,34 @@ impl Painter {
         }
         let _ = ctx.set_transform(dpr, 0.0, 0.0, dpr, 0.0, 0.0);
         // Moving flights, one colour at a time (fewer state changes).
-        let marks_ok = stats.strokes < 5_000;
+        let marks_ok = self.live.len() < 5_000;
+        // Their heads (the same dot as `scene::flight`) go in one path per colour.
         for c in [colour::DATA, colour::RETX, colour::ACK, colour::FIN] {
+            let mut heads = 0;
             for (i, s) in &self.live {
                 let Some(f) = flights.get(*i) else { continue };
-                if colour_of(f.packet, f.retx) == c {
+                if colour_of(f.packet, f.retx) != c {
+                    continue;
+                }
+                if s.ending == Ending::Moving {
+                    let dash = f.retx.then_some(scene::RETX_DASH);
+                    pen.line((s.x0, s.y0), (s.x1, s.y1), c, 2.0, dash);
+                    heads += 1;
+                } else {
                     scene::flight(&mut pen, s, c, f.retx, false, marks_ok);
                 }
+            }
+            if heads > 0 {
+                pen.set_fill(c);
+                ctx.begin_path();
+                for (i, s) in &self.live {
+                    let same = flights.get(*i).is_some_and(|f| colour_of(f.packet, f.retx) == c);
+                    if same && s.ending == Ending::Moving {
+                        ctx.move_to(s.x1 + HEAD, s.y1);
+                        let _ = ctx.arc(s.x1, s.y1, HEAD, 0.0, std::f64::consts::TAU);
+                    }
+                }
+                ctx.fill();
             }
         }
         // The selected flight on top of everything else.

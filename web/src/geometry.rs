@@ -262,10 +262,25 @@ pub fn strokes_iter<'a>(
     layout: &'a Layout,
     playhead: u64,
 ) -> impl Iterator<Item = (usize, Stroke)> + 'a {
+    strokes_except(model, timeline, layout, playhead, |_| false)
+}
+
+/// [`strokes_iter`] without the flights `skip` names (checked before any arithmetic: the
+/// painter skips what it has already drawn into its tiles).
+pub fn strokes_except<'a>(
+    model: &'a p2mp_core::view::TraceModel,
+    timeline: &'a crate::timeline::Timeline,
+    layout: &'a Layout,
+    playhead: u64,
+    skip: impl Fn(usize) -> bool + 'a,
+) -> impl Iterator<Item = (usize, Stroke)> + 'a {
     let delay = timeline.typical_delay();
     let range = crate::timeline::visible_flights(model, timeline, layout.from, layout.to);
     let step = range.len().div_ceil(MAX_STROKES).max(1);
     range.step_by(step).filter_map(move |i| {
+        if skip(i) {
+            return None;
+        }
         let f = model.flights.get(i)?;
         if !crate::timeline::flight_overlaps(f, layout.from, layout.to) {
             return None;

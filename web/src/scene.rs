@@ -131,7 +131,7 @@ pub fn flight(pen: &mut impl Pen, s: &Stroke, c: &'static str, dashed: bool, sel
     let dash = dashed.then_some(RETX_DASH);
     pen.line((s.x0, s.y0), (s.x1, s.y1), c, if selected { 3.0 } else { 2.0 }, dash);
     match s.ending {
-        Ending::Moving => pen.dot(s.x1, s.y1, 5.0, c),
+        Ending::Moving => pen.dot(s.x1, s.y1, HEAD, c),
         _ if !marks => {}
         Ending::Arrived => pen.dot(s.x1, s.y1, 2.5, c),
         Ending::LossDrop => cross(pen, s.x1, s.y1, 7.0, 3.0),
@@ -234,6 +234,9 @@ pub fn playhead(pen: &mut impl Pen, layout: &Layout, playhead: u64, t0: u64) {
 pub fn settled(s: &Stroke) -> bool {
     !matches!(s.ending, Ending::Moving | Ending::Unknown)
 }
+
+/// Radius of the dot at the head of a datagram on the wire.
+pub const HEAD: f64 = 5.0;
 
 /// Half the width of a flight's widest mark (the ring of a network loss), in CSS pixels.
 pub const MARK_REACH: f64 = 12.0;

@@ -360,7 +360,9 @@ fn svg_export_is_a_standalone_document_of_the_window() {
     assert!(svg.starts_with("<?xml version=\"1.0\""));
     assert!(svg.contains(r#"<svg xmlns="http://www.w3.org/2000/svg""#));
     assert!(svg.trim_end().ends_with("</svg>"));
-    for part in [">Client</text>", ">Server 0</text>", ">Server 2</text>", "stroke-dasharray=\"6 3\"", "<circle "] {
+    for part in
+        [">Client</text>", ">Server 0</text>", ">Server 2</text>", "stroke-dasharray=\"6 3\"", "<circle "]
+    {
         assert!(svg.contains(part), "{part}");
     }
     // Balanced, and nothing unescaped in text.
