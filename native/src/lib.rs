@@ -6,6 +6,7 @@
 //! - [`cli`]: the `p2mpserver` and `p2mpclient` command lines; [`app`]: the `p2mp` tool.
 //! - [`console`], [`trace_file`], [`summary`]: what the nodes print and record.
 //! - [`loopback`]: in-process transfers on loopback (demo, bench, tests).
+//! - [`experiment_real`], [`plot_png`]: real transfers and PNG plots for `p2mp experiment`.
 //! - [`clock`], [`net`], [`delay`], [`units`]: time, address and delay plumbing, unit parsing.
 //! - [`hub`], [`publish`]: the live trace hub (`p2mp ui`) and streaming to it (`--trace`).
 //! - [`error`]: the crate's error type and exit statuses.
