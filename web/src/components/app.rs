@@ -71,13 +71,16 @@ pub fn app() -> Html {
         let store = store.clone();
         let update = update.clone();
         Callback::from(move |a: Action| {
-            let changed = {
+            // What a source streams in (a live transfer's lines, simulation batches) waits for
+            // the animation loop's next panel render unless it changes more than progress.
+            let streamed = matches!(a, Action::Ingest(_) | Action::Extend(_));
+            let render = {
                 let mut p = store.borrow_mut();
                 let before = p.clone();
                 p.apply(a);
-                *p != before
+                *p != before && !(streamed && p.same_but_time(&before))
             };
-            if changed {
+            if render {
                 update.force_update();
             }
         })
