@@ -14,6 +14,7 @@
 
 pub mod error;
 pub mod experiment;
+pub mod machine;
 pub mod model;
 pub mod receiver;
 pub mod rng;
@@ -27,6 +28,7 @@ pub mod window;
 pub mod wire;
 
 pub use error::Error;
+pub use machine::AnySender;
 pub use receiver::{Receiver, ReceiverConfig, ReceiverOutput, ReceiverStats};
 pub use rto::RtoPolicy;
 pub use sender::{Outcome, ReadRequest, ReceiverReport, Sender, SenderConfig, Transmit};

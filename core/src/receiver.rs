@@ -25,6 +25,12 @@ pub struct ReceiverConfig {
     pub linger: Duration,
     /// Give up on a sender silent this long mid-transfer (`None`: wait forever).
     pub idle_timeout: Option<Duration>,
+    /// Selective repeat: buffer DATA up to `reorder_window - 1` segments ahead of the next
+    /// expected one (at most that many, so memory is bounded) and acknowledge each DATA on its
+    /// own. 0 or 1: the classic receiver (discard out-of-order, acknowledge cumulatively),
+    /// which is also what go-back-n needs. Classic senders see no difference either way: they
+    /// never send ahead. Binary dialect only.
+    pub reorder_window: u32,
 }
 
 impl Default for ReceiverConfig {
@@ -36,6 +42,7 @@ impl Default for ReceiverConfig {
             index: 0,
             linger: Duration::from_secs(2),
             idle_timeout: Some(Duration::from_secs(60)),
+            reorder_window: 0,
         }
     }
 }
@@ -136,7 +143,18 @@ impl Receiver {
         if !(0.0..1.0).contains(&cfg.loss) {
             return Err(Error::BadProbability(cfg.loss));
         }
+        if cfg.reorder_window > crate::window::MAX_WINDOW {
+            return Err(Error::BadParameter(format!(
+                "reorder window must be at most {}, got {}",
+                crate::window::MAX_WINDOW,
+                cfg.reorder_window
+            )));
+        }
+        // Text is the original scripts' stop-and-wait dialect: no reordering there.
+        let reorder =
+            if cfg.dialect == Dialect::Binary { u64::from(cfg.reorder_window.saturating_sub(1)) } else { 0 };
         Ok(Receiver {
+            reorder,
             rng: Rng::new(cfg.seed),
             next_tx: TxId::base_for(Node::Server(cfg.index)),
             cfg,
@@ -151,21 +169,8 @@ impl Receiver {
             events: VecDeque::new(),
             finished: false,
             stats: ReceiverStats::default(),
-            reorder: 0,
             buffered: Default::default(),
         })
-    }
-
-    /// Makes this a selective-repeat receiver: DATA up to `window - 1` segments ahead of the
-    /// next expected one is buffered (at most that many, so memory is bounded) and each DATA is
-    /// acknowledged individually. Classic senders see no difference: they never send ahead,
-    /// and the ACK of a duplicate is the ACK of the last in-sequence segment they expect.
-    /// Binary dialect only; `window <= 1` keeps the classic behaviour.
-    pub fn with_reorder_window(mut self, window: u32) -> Self {
-        if self.cfg.dialect == Dialect::Binary {
-            self.reorder = u64::from(window.saturating_sub(1));
-        }
-        self
     }
 
     /// The configuration.

@@ -4,6 +4,7 @@ use crate::error::Error;
 use crate::rto::{RtoPolicy, RttEstimator};
 use crate::time::Instant;
 use crate::trace::{EventKind, Node, RejectReason, TraceEvent, TransferTotals, TxId};
+use crate::window::Mode;
 use crate::wire::{Dialect, Packet};
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -19,11 +20,23 @@ pub struct SenderConfig {
     pub policy: RtoPolicy,
     /// Consecutive timeouts without the awaited ACK after which a receiver is declared failed.
     pub max_timeouts: u32,
+    /// ARQ scheme: [`Sender`] runs stop-and-wait, [`crate::WindowSender`] the windowed ones;
+    /// [`crate::AnySender`] picks.
+    pub mode: Mode,
+    /// Pacing cap for windowed modes, bits per second (0: none).
+    pub rate_bps: u64,
 }
 
 impl Default for SenderConfig {
     fn default() -> Self {
-        SenderConfig { mss: 500, dialect: Dialect::Binary, policy: RtoPolicy::default(), max_timeouts: 10 }
+        SenderConfig {
+            mss: 500,
+            dialect: Dialect::Binary,
+            policy: RtoPolicy::default(),
+            max_timeouts: 10,
+            mode: Mode::StopAndWait,
+            rate_bps: 0,
+        }
     }
 }
 
@@ -37,6 +50,20 @@ impl SenderConfig {
         self.policy.validate().map_err(Error::BadParameter)?;
         if self.max_timeouts == 0 {
             return Err(Error::BadParameter("max-timeouts must be at least 1".into()));
+        }
+        if self.mode != Mode::StopAndWait {
+            if self.dialect != Dialect::Binary {
+                return Err(Error::BadParameter(
+                    "windowed modes use the binary dialect (the text dialect is stop-and-wait)".into(),
+                ));
+            }
+            let w = self.mode.window();
+            if !(1..=crate::window::MAX_WINDOW).contains(&w) {
+                return Err(Error::BadParameter(format!(
+                    "window must be 1 to {}, got {w}",
+                    crate::window::MAX_WINDOW
+                )));
+            }
         }
         let segments = file_len.div_ceil(self.mss as u64);
         let max_len = match self.dialect {
@@ -186,6 +213,9 @@ impl Sender {
         now: Instant,
     ) -> Result<Self, Error> {
         let segments = cfg.validate(file_len)?;
+        if cfg.mode != Mode::StopAndWait {
+            return Err(Error::BadParameter(format!("{:?} needs a WindowSender (use AnySender)", cfg.mode)));
+        }
         if receivers.is_empty() {
             return Err(Error::NoReceivers);
         }

@@ -11,7 +11,7 @@ use crate::rto::RttEstimator;
 use crate::sender::{Ignored, Outcome, ReadRequest, ReceiverReport, SenderConfig, Transmit};
 use crate::time::Instant;
 use crate::trace::{EventKind, Node, RejectReason, TraceEvent, TransferTotals, TxId};
-use crate::wire::{Dialect, Packet};
+use crate::wire::Packet;
 use core::time::Duration;
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
@@ -108,27 +108,26 @@ pub struct WindowSender {
     ignored: Ignored,
 }
 
+/// Largest window accepted (the selective-repeat receiver buffers up to this many segments).
+pub const MAX_WINDOW: u32 = 1 << 16;
+
 /// Sentinel segment number of the FIN in the transmit queue.
 const FIN: u64 = u64::MAX;
 
 impl WindowSender {
-    /// Starts a transfer. `rate_bps` caps the sending rate (0: no cap).
+    /// Starts a transfer in `cfg.mode`, paced at `cfg.rate_bps` (0: no cap).
     pub fn new(
         cfg: SenderConfig,
-        mode: Mode,
-        rate_bps: u64,
         receivers: &[SocketAddr],
         file_len: u64,
         now: Instant,
     ) -> Result<Self, Error> {
         let segments = cfg.validate(file_len)?;
-        if cfg.dialect != Dialect::Binary {
-            return Err(Error::BadParameter("windowed modes use the binary dialect".into()));
+        let (mode, rate_bps) = (cfg.mode, cfg.rate_bps);
+        if mode == Mode::StopAndWait {
+            return Err(Error::BadParameter("stop-and-wait runs on Sender (use AnySender)".into()));
         }
         let window = u64::from(mode.window());
-        if window == 0 || window > 1 << 20 {
-            return Err(Error::BadParameter(format!("window must be 1 to {}, got {window}", 1 << 20)));
-        }
         if receivers.is_empty() {
             return Err(Error::NoReceivers);
         }

@@ -47,6 +47,7 @@ async fn live_view_of_a_real_lossy_transfer_through_the_hub() {
                 dialect: Dialect::Binary,
                 policy: RtoPolicy::Fixed { timeout: Duration::from_millis(100) },
                 max_timeouts: 20,
+                ..SenderConfig::default()
             },
             linger: Duration::from_millis(300),
             idle_timeout: Some(Duration::from_secs(20)),

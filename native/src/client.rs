@@ -8,7 +8,7 @@ use crate::net;
 use crate::source::SourceFile;
 use crate::summary::ClientSummary;
 use crate::trace_file::TraceFile;
-use p2mp_core::{EventKind, Node, Sender, SenderConfig};
+use p2mp_core::{AnySender, EventKind, Node, SenderConfig};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use tokio::net::UdpSocket;
@@ -86,7 +86,7 @@ impl Client {
         let clock = Clock::start();
         self.trace.clock_started();
         let mut sender =
-            Sender::new(self.cfg.sender.clone(), &self.cfg.receivers, self.source.len(), clock.now())?;
+            AnySender::new(self.cfg.sender.clone(), &self.cfg.receivers, self.source.len(), clock.now())?;
         let mut rx_buf = vec![0u8; RECV_BUF];
         let mut tx_buf: Vec<u8> = Vec::with_capacity(self.cfg.sender.mss + 128);
         let mut send_errors = 0u64;

@@ -61,6 +61,7 @@ pub async fn real_transfer(cfg: &SimConfig, input: &Path, dir: &Path) -> Result<
                 index: i,
                 linger,
                 idle_timeout: Some(Duration::from_secs(60)),
+                reorder_window: 0,
             },
             trace_file: None,
         };

@@ -94,6 +94,10 @@ pub async fn run_loopback_traced(
                 index: i as u16,
                 linger: spec.linger,
                 idle_timeout: spec.idle_timeout,
+                reorder_window: match spec.sender.mode {
+                    p2mp_core::Mode::SelectiveRepeat { window } => window,
+                    _ => 0,
+                },
             },
             trace_file: None,
         };

@@ -4,7 +4,7 @@ use crate::client::ClientConfig;
 use crate::server::ServerSummary;
 use p2mp_core::sender::Ignored;
 use p2mp_core::trace::TransferTotals;
-use p2mp_core::{Dialect, Outcome, ReceiverReport, RtoPolicy, Sender};
+use p2mp_core::{AnySender, Dialect, Outcome, ReceiverReport, RtoPolicy};
 use serde::Serialize;
 use std::fmt::Write as _;
 use std::net::SocketAddr;
@@ -47,7 +47,7 @@ pub struct ClientSummary {
 impl ClientSummary {
     /// Collects the summary from a finished sender.
     pub fn from_sender(
-        sender: &Sender,
+        sender: &AnySender,
         cfg: &ClientConfig,
         local_addr: SocketAddr,
         send_errors: u64,

@@ -93,6 +93,7 @@ fn spec(n: usize, loss: f64, timeout_ms: u64) -> LoopbackSpec {
             dialect: Dialect::Binary,
             policy: RtoPolicy::Fixed { timeout: Duration::from_millis(timeout_ms) },
             max_timeouts: 20,
+            ..SenderConfig::default()
         },
         linger: Duration::from_millis(200),
         idle_timeout: Some(Duration::from_secs(20)),

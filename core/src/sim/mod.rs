@@ -12,11 +12,10 @@
 //! datagram before the link does and may drop, duplicate, delay or corrupt it.
 
 mod link;
-mod machine;
 mod payload;
 
+pub use crate::machine::AnySender;
 pub use link::{Link, LinkConfig, LossModel, Verdict};
-pub use machine::AnySender;
 pub use payload::Pattern;
 
 use crate::error::Error;
@@ -124,6 +123,8 @@ impl SimConfig {
             dialect: self.dialect,
             policy: self.policy,
             max_timeouts: self.max_timeouts,
+            mode: self.mode,
+            rate_bps: self.rate_bps,
         }
     }
 }
@@ -283,14 +284,7 @@ impl Simulation {
             l.validate().map_err(Error::BadParameter)?;
         }
         let addrs: Vec<SocketAddr> = (0..cfg.receivers).map(receiver_addr).collect();
-        let sender = AnySender::new(
-            cfg.sender_config(),
-            cfg.mode,
-            cfg.rate_bps,
-            &addrs,
-            cfg.file_size,
-            Instant::ZERO,
-        )?;
+        let sender = AnySender::new(cfg.sender_config(), &addrs, cfg.file_size, Instant::ZERO)?;
         let receivers = (0..cfg.receivers)
             .map(|i| {
                 Receiver::new(ReceiverConfig {
@@ -300,10 +294,10 @@ impl Simulation {
                     index: i,
                     linger: cfg.linger,
                     idle_timeout: None,
-                })
-                .map(|r| match (cfg.receiver_window, cfg.mode) {
-                    (Some(w), _) | (None, Mode::SelectiveRepeat { window: w }) => r.with_reorder_window(w),
-                    _ => r,
+                    reorder_window: match (cfg.receiver_window, cfg.mode) {
+                        (Some(w), _) | (None, Mode::SelectiveRepeat { window: w }) => w,
+                        _ => 0,
+                    },
                 })
             })
             .collect::<Result<Vec<_>, _>>()?;

@@ -61,6 +61,7 @@ pub async fn run(args: BenchArgs) -> Result<()> {
         dialect: args.wire.into(),
         policy: RtoPolicy::Fixed { timeout: args.timeout },
         max_timeouts: 10,
+        ..SenderConfig::default()
     };
     sender.validate(args.size)?;
     println!(

@@ -102,6 +102,7 @@ pub async fn transfer(args: &DemoArgs, seed: u64, live: Option<&PublishTarget>) 
         dialect: args.wire.into(),
         policy: policy(args.rto, args.timeout, args.rto_min, args.rto_max),
         max_timeouts: 10,
+        ..SenderConfig::default()
     };
     let spec = LoopbackSpec {
         n: args.n,

@@ -45,6 +45,15 @@ pub struct ClientArgs {
     /// Declare a receiver failed after this many consecutive timeouts without its ACK.
     #[arg(long, value_name = "N", default_value_t = 10)]
     pub max_timeouts: u32,
+    /// ARQ scheme: the classic stop-and-wait (default), go-back-n or selective repeat.
+    #[arg(long, value_enum, default_value_t = super::ArqMode::StopAndWait)]
+    pub mode: super::ArqMode,
+    /// Segments in flight at most, for go-back-n and selective repeat.
+    #[arg(long, value_name = "N", default_value_t = 64)]
+    pub window: u32,
+    /// Cap the sending rate of the windowed modes, in bits per second (0: no cap).
+    #[arg(long, value_name = "BPS", default_value_t = 0)]
+    pub rate: u64,
     /// Local address to send from (IP, or IP:port); default: any address, any port.
     #[arg(long, value_name = "ADDR")]
     pub bind: Option<String>,
@@ -101,6 +110,8 @@ impl ClientArgs {
             dialect: self.wire.into(),
             policy: policy(self.rto, self.timeout, self.rto_min, self.rto_max),
             max_timeouts: self.max_timeouts,
+            mode: self.mode.with_window(self.window),
+            rate_bps: self.rate,
         };
         let source = SourceFile::open(&pos.file)?;
         sender.validate(source.len())?;

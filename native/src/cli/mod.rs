@@ -37,6 +37,30 @@ pub enum Rto {
     Adaptive,
 }
 
+/// ARQ scheme on the command line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ArqMode {
+    /// One segment at a time (the classic protocol, and the only one the text dialect has).
+    StopAndWait,
+    /// Up to `--window` segments in flight; cumulative ACKs; works with any server.
+    GoBackN,
+    /// Up to `--window` segments in flight, each acknowledged and resent on its own; servers
+    /// should run with `--window` to buffer out-of-order segments (without it they still work,
+    /// more slowly).
+    SelectiveRepeat,
+}
+
+impl ArqMode {
+    /// The core's mode with this window.
+    pub fn with_window(self, window: u32) -> p2mp_core::Mode {
+        match self {
+            ArqMode::StopAndWait => p2mp_core::Mode::StopAndWait,
+            ArqMode::GoBackN => p2mp_core::Mode::GoBackN { window },
+            ArqMode::SelectiveRepeat => p2mp_core::Mode::SelectiveRepeat { window },
+        }
+    }
+}
+
 /// Builds the core's policy from the command-line values.
 pub fn policy(rto: Rto, timeout: Duration, min: Duration, max: Duration) -> RtoPolicy {
     match rto {

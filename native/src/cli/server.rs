@@ -35,6 +35,11 @@ pub struct ServerArgs {
     /// Seed of the loss service's random generator, for reproducible runs (default: from the clock).
     #[arg(long, value_name = "N")]
     pub seed: Option<u64>,
+    /// Buffer up to N segments out of order and acknowledge each (for clients in
+    /// `--mode selective-repeat`); 0 (default): the classic receiver, which serves stop-and-wait
+    /// and go-back-n clients.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub window: u32,
     /// Seconds to keep answering retransmitted FINs after the file is complete.
     #[arg(long, value_name = "SECS", default_value = "2", value_parser = parse_secs)]
     pub linger: Duration,
@@ -79,6 +84,7 @@ impl ServerArgs {
             index: 0,
             linger: self.linger,
             idle_timeout: (!self.idle_timeout.is_zero()).then_some(self.idle_timeout),
+            reorder_window: self.window,
         };
         // Validates p with the core's own check.
         p2mp_core::Receiver::new(receiver.clone())?;

@@ -26,7 +26,7 @@ pub fn adaptive() -> RtoPolicy {
 
 /// Sender configuration.
 pub fn sender(mss: usize, dialect: Dialect, policy: RtoPolicy, max_timeouts: u32) -> SenderConfig {
-    SenderConfig { mss, dialect, policy, max_timeouts }
+    SenderConfig { mss, dialect, policy, max_timeouts, ..SenderConfig::default() }
 }
 
 /// A server bound on the i-th loopback address, port chosen by the OS.
@@ -49,6 +49,7 @@ pub async fn server(
             index: i as u16,
             linger: Duration::from_millis(300),
             idle_timeout: Some(Duration::from_secs(20)),
+            reorder_window: 0,
         },
         trace_file: None,
     };

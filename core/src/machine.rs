@@ -26,19 +26,27 @@ macro_rules! delegate {
 }
 
 impl AnySender {
-    /// A sender for `mode`, with an optional pacing rate (windowed modes only).
+    /// A sender for `cfg.mode`.
     pub fn new(
         cfg: SenderConfig,
-        mode: Mode,
-        rate_bps: u64,
         receivers: &[SocketAddr],
         file_len: u64,
         now: Instant,
     ) -> Result<Self, Error> {
-        Ok(match mode {
+        Ok(match cfg.mode {
             Mode::StopAndWait => AnySender::StopAndWait(Sender::new(cfg, receivers, file_len, now)?),
-            _ => AnySender::Window(WindowSender::new(cfg, mode, rate_bps, receivers, file_len, now)?),
+            _ => AnySender::Window(WindowSender::new(cfg, receivers, file_len, now)?),
         })
+    }
+
+    /// See [`Sender::delay`].
+    pub fn delay(&self) -> Option<core::time::Duration> {
+        delegate!(self, s => s.delay())
+    }
+
+    /// DATA segments in the file.
+    pub fn segments(&self) -> u64 {
+        delegate!(self, s => s.segments())
     }
 
     /// See [`Sender::poll_read`].
