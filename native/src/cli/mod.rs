@@ -88,6 +88,7 @@ pub fn run_main<F>(prog: &str, multi_thread: bool, fut: F) -> ExitCode
 where
     F: Future<Output = Result<()>>,
 {
+    restore_default_sigpipe();
     let rt = if multi_thread {
         tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()
     } else {
@@ -119,4 +120,14 @@ where
 /// Collapses a message onto one line.
 fn one_line(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Rust ignores SIGPIPE, so printing into a closed pipe (`p2mp ... | head`) would panic in
+/// `println!`; restore the default so the process ends quietly, as Unix tools do.
+fn restore_default_sigpipe() {
+    #[cfg(unix)]
+    // SAFETY: setting a signal's disposition to its default at startup, before any thread.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
 }
