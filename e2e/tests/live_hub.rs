@@ -28,7 +28,7 @@ async fn live_view_of_a_real_lossy_transfer_through_the_hub() {
     let publish = PublishTarget::WebSocket(hub.publish_url());
     let (_handle, _, _serving) = hub.spawn();
     let driver = Chromedriver::start(&driver_bin).expect("chromedriver");
-    let b = Browser::start(&driver, 1400, 900).await.expect("headless chromium");
+    let b = Browser::start(&driver, 1400, 1300).await.expect("headless chromium");
 
     let run = async {
         // The page connects to its own origin's /ws/view before the transfer starts.
