@@ -4,8 +4,7 @@
 //! machines); docs/robustness.md records the figure.
 
 use futures_util::StreamExt;
-use p2mp_core::trace::TraceLine;
-use p2mp_core::{Dialect, EventKind, RtoPolicy, SenderConfig, TraceEvent};
+use p2mp_core::{Dialect, RtoPolicy, SenderConfig};
 use p2mp_native::hub::{Hub, HubConfig};
 use p2mp_native::loopback::{files_equal, run_loopback_traced, write_random_file, LoopbackSpec};
 use p2mp_native::publish::PublishTarget;
@@ -51,15 +50,12 @@ async fn run(dir: &Path, size: u64, viewers: usize) -> (Duration, usize) {
         readers.push(tokio::spawn(async move {
             let read = async {
                 while let Some(Ok(m)) = w.next().await {
+                    // A browser parses what it shows; here only the end matters, and a cheap
+                    // reader keeps the measurement about the hub, not about 100 JSON parsers
+                    // sharing the transfer's two cores.
                     if let Message::Text(t) = m {
-                        for l in t.as_str().split('\n') {
-                            if let Ok(TraceLine::Event(TraceEvent {
-                                kind: EventKind::TransferEnd { .. },
-                                ..
-                            })) = serde_json::from_str::<TraceLine>(l)
-                            {
-                                return true;
-                            }
+                        if t.as_str().contains("\"ev\":\"transfer_end\"") {
+                            return true;
                         }
                     }
                 }
