@@ -5,7 +5,8 @@
 //! - [`client`]: the sender driver ([`client::Client`]), reading through [`source`].
 //! - [`cli`]: the `p2mpserver` and `p2mpclient` command lines; [`app`]: the `p2mp` tool.
 //! - [`console`], [`trace_file`], [`summary`]: what the nodes print and record.
-//! - [`loopback`]: in-process transfers on loopback (demo, bench, tests).
+//! - [`loopback`]: in-process transfers on loopback (demo, bench, tests); [`blast`]: raw-UDP
+//!   ceiling and ping-pong floor for `p2mp bench --arq`.
 //! - [`experiment_real`], [`plot_png`]: real transfers and PNG plots for `p2mp experiment`.
 //! - [`clock`], [`net`], [`delay`], [`units`]: time, address and delay plumbing, unit parsing.
 //! - [`hub`], [`publish`]: the live trace hub (`p2mp ui`) and streaming to it (`--trace`).
@@ -14,6 +15,7 @@
 #![warn(missing_docs)]
 
 pub mod app;
+pub mod blast;
 pub mod cli;
 pub mod client;
 pub mod clock;

@@ -1,0 +1,245 @@
+//! Raw-UDP reference figures for `p2mp bench --arq`, with no protocol at all:
+//!
+//! - [`blast`]: the ceiling. The same datagrams an ARQ transfer sends (one per segment per
+//!   receiver, MSS plus header bytes each) sent as fast as one blocking socket can, to `n`
+//!   receiver threads with enlarged socket buffers; timed from the first send until the last
+//!   datagram arrives, with the datagrams lost to buffer overflow counted.
+//! - [`ping_pong_threads`] and [`ping_pong_tokio`]: the floor of stop-and-wait. One request to
+//!   each of `n` echoers and their `n` replies, repeated; the mean round trip, measured with
+//!   blocking sockets in threads (the OS floor) and with tokio sockets and echo tasks in the
+//!   caller's runtime (the same setting as the in-process loopback transfers).
+
+use crate::net::loopback_server_addr;
+use socket2::{Domain, Protocol, Socket, Type};
+use std::io;
+use std::net::{SocketAddr, UdpSocket};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// A datagram of this length stops an echoer.
+const STOP_LEN: usize = 1;
+
+/// What a raw blast measured.
+#[derive(Clone, Debug)]
+pub struct BlastOutcome {
+    /// Receivers.
+    pub n: usize,
+    /// Datagrams sent to each receiver.
+    pub per_receiver: u64,
+    /// Datagrams each receiver got.
+    pub received: Vec<u64>,
+    /// Seconds from the first send to the last datagram received by any receiver.
+    pub secs: f64,
+    /// Seconds the sender spent sending.
+    pub send_secs: f64,
+    /// Receive buffer the kernel granted each receiver, in bytes (as reported by the OS).
+    pub rcvbuf: usize,
+    /// Sends that failed (counted as losses).
+    pub send_errors: u64,
+}
+
+impl BlastOutcome {
+    /// Datagrams that never arrived, over all receivers.
+    pub fn lost(&self) -> u64 {
+        let got: u64 = self.received.iter().sum();
+        (self.per_receiver * self.n as u64).saturating_sub(got)
+    }
+}
+
+fn udp_socket(bind: SocketAddr, rcvbuf: usize, sndbuf: usize) -> io::Result<UdpSocket> {
+    let s = Socket::new(Domain::for_address(bind), Type::DGRAM, Some(Protocol::UDP))?;
+    // Best effort: the kernel caps these at net.core.{r,w}mem_max.
+    let _ = s.set_recv_buffer_size(rcvbuf);
+    let _ = s.set_send_buffer_size(sndbuf);
+    s.bind(&bind.into())?;
+    Ok(s.into())
+}
+
+/// Sends `segments` datagrams of `datagram_len` bytes to each of `n` loopback receivers
+/// (segment by segment, each to every receiver, as the ARQ client does) as fast as possible,
+/// and times their arrival. `buffer` is the socket buffer size asked for on every socket.
+pub fn blast(n: usize, segments: u64, datagram_len: usize, buffer: usize) -> io::Result<BlastOutcome> {
+    let tx = udp_socket(loopback_server_addr(0, 0), buffer, buffer)?;
+    let sender_done = Arc::new(AtomicBool::new(false));
+    let mut addrs = Vec::with_capacity(n);
+    let mut threads = Vec::with_capacity(n);
+    let mut rcvbuf = 0;
+    for i in 0..n {
+        let sock = udp_socket(loopback_server_addr(i, 0), buffer, buffer)?;
+        rcvbuf = socket2::SockRef::from(&sock).recv_buffer_size()?;
+        sock.set_read_timeout(Some(Duration::from_millis(50)))?;
+        addrs.push(sock.local_addr()?);
+        let done = Arc::clone(&sender_done);
+        threads.push(thread::spawn(move || -> (u64, Option<Instant>) {
+            let mut buf = vec![0u8; 65536];
+            let mut count = 0u64;
+            let mut last: Option<Instant> = None;
+            let mut idle_since = Instant::now();
+            while count < segments {
+                match sock.recv_from(&mut buf) {
+                    Ok(_) => {
+                        count += 1;
+                        let now = Instant::now();
+                        last = Some(now);
+                        idle_since = now;
+                    }
+                    Err(_) => {
+                        // Once the sender is done, 300 ms of silence means the rest was lost.
+                        if done.load(Ordering::Acquire) && idle_since.elapsed() > Duration::from_millis(300) {
+                            break;
+                        }
+                        if !done.load(Ordering::Acquire) {
+                            idle_since = Instant::now();
+                        }
+                    }
+                }
+            }
+            (count, last)
+        }));
+    }
+    let mut datagram = vec![0xA5u8; datagram_len.max(8)];
+    let mut send_errors = 0u64;
+    let start = Instant::now();
+    for seq in 0..segments {
+        datagram[..8].copy_from_slice(&seq.to_be_bytes());
+        for a in &addrs {
+            if tx.send_to(&datagram, a).is_err() {
+                send_errors += 1;
+            }
+        }
+    }
+    let send_secs = start.elapsed().as_secs_f64();
+    sender_done.store(true, Ordering::Release);
+    let mut received = Vec::with_capacity(n);
+    let mut end = start;
+    for t in threads {
+        let (count, last) = t.join().map_err(|_| io::Error::other("a blast receiver thread panicked"))?;
+        received.push(count);
+        if let Some(l) = last {
+            end = end.max(l);
+        }
+    }
+    Ok(BlastOutcome {
+        n,
+        per_receiver: segments,
+        received,
+        secs: end.duration_since(start).as_secs_f64(),
+        send_secs,
+        rcvbuf,
+        send_errors,
+    })
+}
+
+/// Mean round trip (seconds) of `rounds` request/response rounds between one client and `n`
+/// echo threads on loopback, all with blocking sockets: each round sends a `request_len`-byte
+/// datagram to every echoer and waits for all `n` replies of `reply_len` bytes. A warm-up of
+/// `rounds / 10` rounds is not counted.
+pub fn ping_pong_threads(n: usize, request_len: usize, reply_len: usize, rounds: u32) -> io::Result<f64> {
+    let mut addrs = Vec::with_capacity(n);
+    let mut threads = Vec::with_capacity(n);
+    for i in 0..n {
+        let sock = UdpSocket::bind(loopback_server_addr(i, 0))?;
+        sock.set_read_timeout(Some(Duration::from_secs(5)))?;
+        addrs.push(sock.local_addr()?);
+        threads.push(thread::spawn(move || {
+            let mut buf = vec![0u8; 65536];
+            let reply = vec![0u8; reply_len.max(2)];
+            while let Ok((len, from)) = sock.recv_from(&mut buf) {
+                if len == STOP_LEN {
+                    break;
+                }
+                let _ = sock.send_to(&reply, from);
+            }
+        }));
+    }
+    let client = UdpSocket::bind(loopback_server_addr(0, 0))?;
+    client.set_read_timeout(Some(Duration::from_secs(2)))?;
+    let request = vec![0u8; request_len.max(2)];
+    let mut buf = vec![0u8; 65536];
+    let warmup = rounds / 10;
+    let mut result = Ok(());
+    let mut start = Instant::now();
+    for r in 0..warmup + rounds {
+        if r == warmup {
+            start = Instant::now();
+        }
+        for a in &addrs {
+            client.send_to(&request, a)?;
+        }
+        for _ in 0..n {
+            if let Err(e) = client.recv_from(&mut buf) {
+                result = Err(e);
+                break;
+            }
+        }
+        if result.is_err() {
+            break;
+        }
+    }
+    let secs = start.elapsed().as_secs_f64() / f64::from(rounds.max(1));
+    for a in &addrs {
+        let _ = client.send_to(&[0u8; STOP_LEN], a);
+    }
+    for t in threads {
+        let _ = t.join();
+    }
+    result.map(|()| secs)
+}
+
+/// [`ping_pong_threads`] with tokio sockets: the echoers are tasks spawned on the caller's
+/// runtime, as the servers of an in-process loopback transfer are.
+pub async fn ping_pong_tokio(n: usize, request_len: usize, reply_len: usize, rounds: u32) -> io::Result<f64> {
+    let mut addrs = Vec::with_capacity(n);
+    let mut tasks = Vec::with_capacity(n);
+    for i in 0..n {
+        let sock = tokio::net::UdpSocket::bind(loopback_server_addr(i, 0)).await?;
+        addrs.push(sock.local_addr()?);
+        tasks.push(tokio::spawn(async move {
+            let mut buf = vec![0u8; 65536];
+            let reply = vec![0u8; reply_len.max(2)];
+            while let Ok((len, from)) = sock.recv_from(&mut buf).await {
+                if len == STOP_LEN {
+                    break;
+                }
+                let _ = sock.send_to(&reply, from).await;
+            }
+        }));
+    }
+    let client = tokio::net::UdpSocket::bind(loopback_server_addr(0, 0)).await?;
+    let request = vec![0u8; request_len.max(2)];
+    let mut buf = vec![0u8; 65536];
+    let warmup = rounds / 10;
+    let mut start = Instant::now();
+    let mut result = Ok(());
+    'rounds: for r in 0..warmup + rounds {
+        if r == warmup {
+            start = Instant::now();
+        }
+        for a in &addrs {
+            client.send_to(&request, a).await?;
+        }
+        for _ in 0..n {
+            match tokio::time::timeout(Duration::from_secs(2), client.recv_from(&mut buf)).await {
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => {
+                    result = Err(e);
+                    break 'rounds;
+                }
+                Err(_) => {
+                    result = Err(io::Error::new(io::ErrorKind::TimedOut, "ping-pong reply lost"));
+                    break 'rounds;
+                }
+            }
+        }
+    }
+    let secs = start.elapsed().as_secs_f64() / f64::from(rounds.max(1));
+    for a in &addrs {
+        let _ = client.send_to(&[0u8; STOP_LEN], a).await;
+    }
+    for t in tasks {
+        let _ = tokio::time::timeout(Duration::from_secs(1), t).await;
+    }
+    result.map(|()| secs)
+}
