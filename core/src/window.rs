@@ -54,7 +54,14 @@ struct Slot {
     sent_at: Option<Instant>,
     deadline: Option<Instant>,
     retransmitted: bool,
+    /// Selective repeat: ACKs of later segments seen while this one is outstanding.
+    later_acks: u8,
 }
+
+/// Selective repeat resends a segment without waiting for its timer once this many later
+/// segments have been acknowledged (fast retransmit, as TCP's duplicate-ACK threshold):
+/// losses then cost about a round trip instead of a timeout.
+const FAST_RETRANSMIT_AFTER: u8 = 3;
 
 #[derive(Debug)]
 struct Peer {
@@ -276,7 +283,13 @@ impl WindowSender {
         let k = self.next;
         self.next += 1;
         for (i, p) in self.peers.iter_mut().enumerate() {
-            p.slots.push_back(Slot { acked: false, sent_at: None, deadline: None, retransmitted: false });
+            p.slots.push_back(Slot {
+                acked: false,
+                sent_at: None,
+                deadline: None,
+                retransmitted: false,
+                later_acks: 0,
+            });
             if p.outcome == Outcome::Active {
                 self.queue.push_back((i as u16, k, false));
             }
@@ -478,10 +491,25 @@ impl WindowSender {
                 slot.acked = true;
                 slot.deadline = None;
                 p.acked += 1;
-                match (slot.retransmitted, slot.sent_at) {
+                let sample = match (slot.retransmitted, slot.sent_at) {
                     (false, Some(at)) => Some(now - at),
                     _ => None,
+                };
+                if matches!(self.mode, Mode::SelectiveRepeat { .. }) {
+                    let upto = (k - base) as usize;
+                    for (j, s) in p.slots.iter_mut().take(upto).enumerate() {
+                        if s.acked || s.sent_at.is_none() || s.later_acks >= FAST_RETRANSMIT_AFTER {
+                            continue;
+                        }
+                        s.later_acks += 1;
+                        if s.later_acks == FAST_RETRANSMIT_AFTER {
+                            s.retransmitted = true;
+                            s.deadline = None;
+                            self.queue.push_back((idx as u16, base + j as u64, true));
+                        }
+                    }
                 }
+                sample
             }
         };
         if let Some(rtt) = sample {
@@ -564,6 +592,8 @@ impl WindowSender {
                 if k != FIN && !matches!(self.mode, Mode::GoBackN { .. }) {
                     if let Some(s) = p.slots.get_mut((k - self.base) as usize) {
                         s.deadline = None;
+                        // Already being resent: later ACKs must not trigger a second copy.
+                        s.later_acks = FAST_RETRANSMIT_AFTER;
                     }
                 }
                 if matches!(self.mode, Mode::GoBackN { .. }) && k != FIN {

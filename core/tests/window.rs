@@ -127,3 +127,26 @@ fn windowed_modes_refuse_the_text_dialect() {
     let c = SimConfig { dialect: p2mp_core::Dialect::Text, ..cfg(SR, 0.0, 1) };
     assert!(Simulation::new(c).is_err());
 }
+
+#[test]
+fn selective_repeat_fast_retransmit_recovers_a_loss_without_a_timeout() {
+    let c = SimConfig { policy: RtoPolicy::Fixed { timeout: Duration::from_secs(1) }, ..cfg(SR, 0.0, 2) };
+    let mut sim = Simulation::new(c).unwrap();
+    sim.set_intercept(|d| {
+        if d.downstream
+            && d.receiver == 1
+            && d.field == Some(40)
+            && d.attempt == 0
+            && d.kind == Some(p2mp_core::PacketKind::Data)
+        {
+            p2mp_core::sim::Fate::Drop
+        } else {
+            p2mp_core::sim::Fate::Pass
+        }
+    });
+    let r = sim.run();
+    assert!(r.receivers.iter().all(|x| x.intact));
+    assert_eq!(r.totals.timeouts, 0, "recovered before the 1 s timer");
+    assert_eq!(r.totals.retransmissions, 1);
+    assert!(r.totals.delay_micros < 1_000_000, "{}", r.totals.delay_micros);
+}

@@ -96,9 +96,17 @@ pub fn wildcard_for(peer: &SocketAddr) -> SocketAddr {
     }
 }
 
-/// Binds a UDP socket.
+/// Socket buffer size asked for: a window of segments to many receivers, or their ACKs, must
+/// not overflow the OS default (about 200 KiB on Linux) and turn into losses.
+const SOCKET_BUFFER: usize = 4 << 20;
+
+/// Binds a UDP socket with large send and receive buffers (best effort: the OS may cap them).
 pub async fn bind(addr: SocketAddr) -> Result<UdpSocket> {
-    UdpSocket::bind(addr).await.map_err(|source| NativeError::Bind { addr, source })
+    let socket = UdpSocket::bind(addr).await.map_err(|source| NativeError::Bind { addr, source })?;
+    let s = socket2::SockRef::from(&socket);
+    let _ = s.set_recv_buffer_size(SOCKET_BUFFER);
+    let _ = s.set_send_buffer_size(SOCKET_BUFFER);
+    Ok(socket)
 }
 
 /// Whether a socket error is a passing network condition that must not stop a node: ICMP
