@@ -235,7 +235,9 @@ async fn teaching_mode_controls_url_drops_exports_and_experiments() {
         b.click("#export-jsonl").await?;
         let text = fetch_download(&b).await?;
         let model = TraceModel::from_jsonl(&text).map_err(|e| format!("export does not parse: {e}"))?;
-        assert_eq!(model.events.len(), events.len());
+        // Same seed, same parameters, same drops: the wasm simulator's trace is the native
+        // one, event for event.
+        assert_eq!(model.events, events, "the browser's trace differs from the native run");
         assert_eq!(model.summary(), &expected);
 
         // The diagram as SVG: a standalone document that the browser's XML parser accepts as
