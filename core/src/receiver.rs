@@ -313,6 +313,13 @@ impl Receiver {
                     self.not_in_sequence(now, false, seg, tx);
                 }
             }
+            (Dialect::Binary, Packet::Fin { .. }) if !self.buffered.is_empty() => {
+                // Segments held beyond a gap: the end of file cannot have come yet (a sender
+                // that misread our individual ACKs as cumulative). Not answering makes it
+                // declare us failed instead of leaving a short file that looks complete.
+                self.stats.unexpected += 1;
+                self.event(now, EventKind::Reject { reason: RejectReason::Unexpected }, seg, tx);
+            }
             (Dialect::Binary, Packet::Fin { seq }) => {
                 self.reply(Packet::Fin { seq }, seg);
                 self.finish(now, seg);
@@ -491,5 +498,23 @@ mod tests {
         r.handle_datagram(Instant::ZERO, addr(9), &first, None);
         assert_eq!(r.stats().foreign, 1);
         assert_eq!(r.stats().segments, 1);
+    }
+
+    #[test]
+    fn a_fin_behind_a_gap_is_not_answered() {
+        let cfg = ReceiverConfig { reorder_window: 8, ..ReceiverConfig::default() };
+        let mut r = Receiver::new(cfg).unwrap();
+        let mut buf = Vec::new();
+        for seq in [0u32, 2] {
+            let mut d = Vec::new();
+            Dialect::Binary.emit(&Packet::Data { seq, payload: b"x" }, &mut d).unwrap();
+            r.handle_datagram(Instant::ZERO, addr(2), &d, None);
+        }
+        while r.poll_transmit(Instant::ZERO, &mut buf).is_some() {}
+        let mut fin = Vec::new();
+        Dialect::Binary.emit(&Packet::Fin { seq: 0 }, &mut fin).unwrap();
+        r.handle_datagram(Instant::ZERO, addr(2), &fin, None);
+        assert!(!r.is_finished(), "segment 1 is missing");
+        assert!(r.poll_transmit(Instant::ZERO, &mut buf).is_none(), "the FIN is not echoed");
     }
 }

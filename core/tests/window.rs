@@ -150,3 +150,17 @@ fn selective_repeat_fast_retransmit_recovers_a_loss_without_a_timeout() {
     assert_eq!(r.totals.retransmissions, 1);
     assert!(r.totals.delay_micros < 1_000_000, "{}", r.totals.delay_micros);
 }
+
+#[test]
+fn go_back_n_against_buffering_receivers_never_leaves_a_short_file_that_looks_complete() {
+    // A misconfiguration: go-back-n reads selective-repeat ACKs as cumulative and may skip a
+    // lost segment. The receiver then holds data beyond a gap and refuses the FIN, so it is
+    // reported failed rather than finishing short.
+    let (_, r) = run(SimConfig { receiver_window: Some(16), max_timeouts: 5, ..cfg(GBN, 0.05, 3) });
+    for x in &r.receivers {
+        assert!(x.intact || x.report.outcome == Outcome::Failed, "{x:?}");
+        if x.report.outcome == Outcome::Finished {
+            assert!(x.intact);
+        }
+    }
+}
