@@ -11,6 +11,7 @@
 //! - [`clock`], [`net`], [`delay`], [`units`]: time, address and delay plumbing, unit parsing.
 //! - [`hub`], [`publish`]: the live trace hub (`p2mp ui`) and streaming to it (`--trace`).
 //! - [`error`]: the crate's error type and exit statuses.
+//! - `netns` (Linux): the namespaced test network (sender and receivers on a bridge).
 
 #![warn(missing_docs)]
 
@@ -27,6 +28,8 @@ pub mod hub;
 pub mod impair;
 pub mod loopback;
 pub mod net;
+#[cfg(target_os = "linux")]
+pub mod netns;
 pub mod output;
 pub mod plot_png;
 pub mod publish;
