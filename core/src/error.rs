@@ -40,6 +40,9 @@ pub enum Error {
     /// Loss probability outside `[0, 1)`.
     #[error("loss probability must be in [0, 1), got {0}")]
     BadProbability(f64),
+    /// A multicast group that is not an IPv4 multicast address (224.0.0.0/4) with a port.
+    #[error("multicast group must be an IPv4 multicast address (224.0.0.0 to 239.255.255.255) with a non-zero port, got {0}")]
+    BadMulticastGroup(std::net::SocketAddr),
     /// A nonsensical timeout policy or simulation parameter.
     #[error("invalid parameter: {0}")]
     BadParameter(String),

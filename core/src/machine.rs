@@ -61,6 +61,10 @@ impl AnySender {
     pub fn poll_transmit(&mut self, now: Instant, buf: &mut Vec<u8>) -> Option<Transmit> {
         delegate!(self, s => s.poll_transmit(now, buf))
     }
+    /// See [`Sender::multicast_targets`].
+    pub fn multicast_targets(&self) -> &[(u16, TxId)] {
+        delegate!(self, s => s.multicast_targets())
+    }
     /// See [`Sender::poll_timeout`].
     pub fn poll_timeout(&self) -> Option<Instant> {
         delegate!(self, s => s.poll_timeout())

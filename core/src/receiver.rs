@@ -415,11 +415,11 @@ impl Receiver {
         };
         self.event(
             now,
-            EventKind::Send { packet: kind, bytes: buf.len() as u32, retx: false },
+            EventKind::Send { packet: kind, bytes: buf.len() as u32, retx: false, multicast: false },
             seq,
             Some(tx),
         );
-        Some(Transmit { destination, receiver: self.cfg.index, size: buf.len(), tx, seq })
+        Some(Transmit { destination, receiver: self.cfg.index, size: buf.len(), tx, seq, multicast: false })
     }
 
     /// The next output for the driver.

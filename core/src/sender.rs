@@ -25,6 +25,10 @@ pub struct SenderConfig {
     pub mode: Mode,
     /// Pacing cap for windowed modes, bits per second (0: none).
     pub rate_bps: u64,
+    /// IPv4 multicast group (and port) the receivers joined: each DATA goes out once, to the
+    /// group, instead of once per receiver; retransmissions go to the group only when enough
+    /// receivers miss a segment (see [`multicast_retransmit`]). ACKs and FINs stay unicast.
+    pub multicast: Option<SocketAddr>,
 }
 
 impl Default for SenderConfig {
@@ -36,8 +40,20 @@ impl Default for SenderConfig {
             max_timeouts: 10,
             mode: Mode::StopAndWait,
             rate_bps: 0,
+            multicast: None,
         }
     }
+}
+
+/// Whether a retransmission of a segment that `missing` of `live` receivers still miss goes
+/// to the multicast group (one datagram, which the receivers that have the segment drop as a
+/// duplicate) rather than once to each of them: when at least two and more than half miss it.
+///
+/// Why: the sender's cost is one send plus `live` duplicate-or-not ACKs by multicast, against
+/// `missing` sends plus `missing` ACKs by unicast; they break even at `missing = (live + 1) / 2`.
+/// A lone missing receiver never makes the others take a copy they already have.
+pub fn multicast_retransmit(missing: usize, live: usize) -> bool {
+    missing >= 2 && 2 * missing > live
 }
 
 impl SenderConfig {
@@ -50,6 +66,16 @@ impl SenderConfig {
         self.policy.validate().map_err(Error::BadParameter)?;
         if self.max_timeouts == 0 {
             return Err(Error::BadParameter("max-timeouts must be at least 1".into()));
+        }
+        if let Some(group) = self.multicast {
+            if !matches!(group, SocketAddr::V4(g) if g.ip().is_multicast()) || group.port() == 0 {
+                return Err(Error::BadMulticastGroup(group));
+            }
+            if self.dialect != Dialect::Binary {
+                return Err(Error::BadParameter(
+                    "multicast uses the binary dialect (the text dialect is unicast only)".into(),
+                ));
+            }
         }
         if self.mode != Mode::StopAndWait {
             if self.dialect != Dialect::Binary {
@@ -104,6 +130,9 @@ pub struct Transmit {
     pub tx: TxId,
     /// Segment number, as on the trace's `Send` event.
     pub seq: Option<u32>,
+    /// Sent to the multicast group: `destination` is the group, `receiver` and `tx` are those
+    /// of the first receiver it is meant for; the sender's `multicast_targets` lists them all.
+    pub multicast: bool,
 }
 
 /// What became of a receiver.
@@ -202,7 +231,13 @@ pub struct Sender {
     end: Option<Instant>,
     totals: TransferTotals,
     ignored: Ignored,
+    /// Receivers and ids of the last datagram sent to the multicast group.
+    group_targets: Vec<(u16, TxId)>,
 }
+
+/// Receiver marker in the transmit queue: one datagram to the multicast group for every
+/// receiver still pending when it goes out. (Receiver indices stop below it.)
+const GROUP: u16 = u16::MAX;
 
 impl Sender {
     /// Starts a transfer of a `file_len`-byte file to `receivers` at time `now`.
@@ -259,6 +294,7 @@ impl Sender {
             end: None,
             totals: TransferTotals { bytes: file_len, segments, ..Default::default() },
             ignored: Ignored::default(),
+            group_targets: Vec::new(),
             cfg,
         };
         s.event(
@@ -366,20 +402,96 @@ impl Sender {
     /// Queues the current segment (or FIN) to every live receiver.
     fn queue_round(&mut self) {
         self.round_deadline = None;
+        // DATA goes once to the multicast group, if there is one; the FIN always by unicast.
+        let group = self.cfg.multicast.is_some() && self.phase == Phase::Data;
+        if group {
+            self.queue.push_back((GROUP, false));
+        }
         for (i, p) in self.peers.iter_mut().enumerate() {
             if p.outcome == Outcome::Active {
                 p.pending = true;
                 p.deadline = None;
                 p.retransmitted = false;
-                self.queue.push_back((i as u16, false));
+                if !group {
+                    self.queue.push_back((i as u16, false));
+                }
             }
         }
+    }
+
+    /// Writes the current segment once, addressed to the multicast group, for every pending
+    /// receiver (one `Send` event and timer each, consecutive ids); `None` if none is pending.
+    /// A retransmission left with a single pending receiver goes to it by unicast instead.
+    fn transmit_group(&mut self, now: Instant, retx: bool, buf: &mut Vec<u8>) -> Option<Transmit> {
+        let group = self.cfg.multicast?;
+        let targets: Vec<usize> = (0..self.peers.len()).filter(|&i| self.peers[i].pending).collect();
+        match targets[..] {
+            [] => return None,
+            [only] if retx => {
+                self.queue.push_front((only as u16, true));
+                return None;
+            }
+            _ => {}
+        }
+        if self.phase != Phase::Data {
+            return None;
+        }
+        buf.clear();
+        let packet = Packet::Data { seq: self.wire_seq(), payload: &self.payload };
+        if self.cfg.dialect.emit(&packet, buf).is_err() {
+            return None;
+        }
+        let kind = packet.kind();
+        let seq = self.seq;
+        self.group_targets.clear();
+        for idx in targets {
+            let rto = self.peers[idx].est.rto();
+            let deadline = match self.cfg.policy {
+                RtoPolicy::Fixed { .. } => *self.round_deadline.get_or_insert(now + rto),
+                RtoPolicy::Adaptive { .. } => now + rto,
+            };
+            let p = &mut self.peers[idx];
+            p.sent_at = Some(now);
+            p.deadline = Some(deadline);
+            if retx {
+                // Karn's rule: its own timer may not have fired, but it may get this twice.
+                p.retransmitted = true;
+                p.retransmissions += 1;
+            }
+            let tx = TxId(self.next_tx);
+            self.next_tx += 1;
+            self.group_targets.push((idx as u16, tx));
+            self.event(now, EventKind::Send { packet: kind, bytes: buf.len() as u32, retx, multicast: true });
+            self.tag_last(idx as u16, seq, Some(tx));
+            self.event(now, EventKind::TimerArmed { deadline, rto_micros: rto.as_micros() as u64 });
+            self.tag_last(idx as u16, seq, None);
+        }
+        // One datagram on the wire, whatever the number of receivers it serves.
+        if retx {
+            self.totals.retransmissions += 1;
+        }
+        self.totals.transmissions += 1;
+        self.first_send.get_or_insert(now);
+        let &(receiver, tx) = self.group_targets.first()?;
+        Some(Transmit { destination: group, receiver, size: buf.len(), tx, seq: Some(seq), multicast: true })
+    }
+
+    /// The receivers and transmission ids the last multicast [`Transmit`] is meant for, in
+    /// receiver order (its `receiver` and `tx` are the first pair). Empty before any.
+    pub fn multicast_targets(&self) -> &[(u16, TxId)] {
+        &self.group_targets
     }
 
     /// Writes the next datagram into `buf` (replacing its contents) and says where it goes.
     #[must_use]
     pub fn poll_transmit(&mut self, now: Instant, buf: &mut Vec<u8>) -> Option<Transmit> {
         while let Some((i, retx)) = self.queue.pop_front() {
+            if i == GROUP {
+                match self.transmit_group(now, retx, buf) {
+                    Some(t) => return Some(t),
+                    None => continue,
+                }
+            }
             let idx = usize::from(i);
             if !self.peers[idx].pending {
                 continue; // acknowledged or failed since it was queued
@@ -412,7 +524,10 @@ impl Sender {
             let tx = TxId(self.next_tx);
             self.next_tx += 1;
             let seq = self.seq;
-            self.event(now, EventKind::Send { packet: kind, bytes: buf.len() as u32, retx });
+            self.event(
+                now,
+                EventKind::Send { packet: kind, bytes: buf.len() as u32, retx, multicast: false },
+            );
             self.tag_last(i, seq, Some(tx));
             self.event(now, EventKind::TimerArmed { deadline, rto_micros: rto.as_micros() as u64 });
             self.tag_last(i, seq, None);
@@ -422,6 +537,7 @@ impl Sender {
                 size: buf.len(),
                 tx,
                 seq: Some(seq),
+                multicast: false,
             });
         }
         None
@@ -559,8 +675,17 @@ impl Sender {
         if let Some(ev) = self.events.back_mut() {
             ev.seq = Some(seq);
         }
-        for &i in &resend {
-            self.queue.push_back((i, true));
+        let live = self.peers.iter().filter(|p| p.outcome == Outcome::Active).count();
+        let pending = self.peers.iter().filter(|p| p.pending).count();
+        if self.cfg.multicast.is_some() && self.phase == Phase::Data && multicast_retransmit(pending, live) {
+            // Every pending receiver gets the group copy, including any whose timer is later.
+            if !self.queue.contains(&(GROUP, true)) {
+                self.queue.push_back((GROUP, true));
+            }
+        } else {
+            for &i in &resend {
+                self.queue.push_back((i, true));
+            }
         }
         for (i, timeouts) in failed {
             self.totals.failed += 1;

@@ -165,6 +165,11 @@ pub enum EventKind {
         bytes: u32,
         /// A retransmission of something sent before.
         retx: bool,
+        /// One of the copies of a datagram sent once to the multicast group: such a datagram
+        /// has one `Send` per receiver it is meant for, each with its own `tx`, emitted one after
+        /// the other at the same time with consecutive ids. Absent in older traces.
+        #[serde(default, skip_serializing_if = "is_false")]
+        multicast: bool,
     },
     /// A datagram reached a node and passed its loss service (if any) and parsing.
     Arrive {
@@ -271,6 +276,10 @@ impl TraceEvent {
     }
 }
 
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
 /// A line of a JSON Lines trace file.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
@@ -291,7 +300,7 @@ mod tests {
         let ev = TraceEvent::new(
             Instant::from_micros(1500),
             Node::Client,
-            EventKind::Send { packet: PacketKind::Data, bytes: 508, retx: true },
+            EventKind::Send { packet: PacketKind::Data, bytes: 508, retx: true, multicast: false },
         )
         .rx(2)
         .seq(17)
@@ -302,6 +311,11 @@ mod tests {
             r#"{"t":1500,"node":"client","rx":2,"seq":17,"tx":99,"ev":"send","packet":"data","bytes":508,"retx":true}"#
         );
         assert_eq!(serde_json::from_str::<TraceEvent>(&json).expect("parse"), ev);
+        let mut mc = ev.clone();
+        mc.kind = EventKind::Send { packet: PacketKind::Data, bytes: 508, retx: true, multicast: true };
+        let json = serde_json::to_string(&mc).expect("serialise");
+        assert!(json.ends_with(r#""retx":true,"multicast":true}"#), "{json}");
+        assert_eq!(serde_json::from_str::<TraceEvent>(&json).expect("parse"), mc);
 
         let start = TraceEvent::new(
             Instant::ZERO,

@@ -161,6 +161,10 @@ pub struct Summary {
     pub t_last: Option<Instant>,
     /// Events folded.
     pub events: usize,
+    /// The last multicast copy folded (time, segment, id): the copies of one group datagram
+    /// follow each other with consecutive ids and count as one transmission.
+    #[serde(skip)]
+    last_multicast: Option<(Instant, Option<u32>, TxId)>,
 }
 
 impl Summary {
@@ -199,10 +203,18 @@ impl Summary {
                     policy: *policy,
                 });
             }
-            EventKind::Send { retx, .. } if e.node == Node::Client => {
-                self.transmissions += 1;
+            EventKind::Send { retx, multicast, .. } if e.node == Node::Client => {
+                let copy = *multicast
+                    && matches!((self.last_multicast, e.tx), (Some((t, seq, prev)), Some(tx))
+                        if t == e.t && seq == e.seq && tx.0 == prev.0 + 1);
+                self.last_multicast = if *multicast { e.tx.map(|tx| (e.t, e.seq, tx)) } else { None };
+                if !copy {
+                    self.transmissions += 1;
+                    if *retx {
+                        self.retransmissions += 1;
+                    }
+                }
                 if *retx {
-                    self.retransmissions += 1;
                     if let Some(r) = rx.and_then(|i| self.receivers.get_mut(i)) {
                         r.retransmissions += 1;
                     }
@@ -324,7 +336,7 @@ impl TraceModel {
     pub fn push(&mut self, e: TraceEvent) {
         let index = self.events.len();
         match e.kind {
-            EventKind::Send { packet, retx, bytes } => {
+            EventKind::Send { packet, retx, bytes, .. } => {
                 let rx = e.rx.unwrap_or(match e.node {
                     Node::Server(i) => i,
                     Node::Client => 0,

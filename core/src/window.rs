@@ -8,7 +8,9 @@
 
 use crate::error::Error;
 use crate::rto::RttEstimator;
-use crate::sender::{Ignored, Outcome, ReadRequest, ReceiverReport, SenderConfig, Transmit};
+use crate::sender::{
+    multicast_retransmit, Ignored, Outcome, ReadRequest, ReceiverReport, SenderConfig, Transmit,
+};
 use crate::time::Instant;
 use crate::trace::{EventKind, Node, RejectReason, TraceEvent, TransferTotals, TxId};
 use crate::wire::Packet;
@@ -113,7 +115,21 @@ pub struct WindowSender {
     end: Option<Instant>,
     totals: TransferTotals,
     ignored: Ignored,
+    /// Receivers and ids of the last datagram sent to the multicast group.
+    group_targets: Vec<(u16, TxId)>,
 }
+
+/// What [`WindowSender::transmit_group`] did.
+enum GroupStep {
+    /// Wrote a datagram for the group.
+    Sent(Transmit),
+    /// Nothing to send for this queue entry: go on with the next.
+    Skip,
+}
+
+/// Receiver marker in the transmit queue: one datagram to the multicast group, meant for every
+/// live receiver that still wants the segment when it goes out. (Receiver indices stop below it.)
+const GROUP: u16 = u16::MAX;
 
 /// Largest window accepted (the selective-repeat receiver buffers up to this many segments).
 pub const MAX_WINDOW: u32 = 1 << 16;
@@ -185,6 +201,7 @@ impl WindowSender {
             end: None,
             totals: TransferTotals { bytes: file_len, segments, ..Default::default() },
             ignored: Ignored::default(),
+            group_targets: Vec::new(),
             cfg,
         };
         s.push(
@@ -282,6 +299,10 @@ impl WindowSender {
         self.buffers.push_back(data.to_vec());
         let k = self.next;
         self.next += 1;
+        let group = self.cfg.multicast.is_some();
+        if group {
+            self.queue.push_back((GROUP, k, false));
+        }
         for (i, p) in self.peers.iter_mut().enumerate() {
             p.slots.push_back(Slot {
                 acked: false,
@@ -290,7 +311,7 @@ impl WindowSender {
                 retransmitted: false,
                 later_acks: 0,
             });
-            if p.outcome == Outcome::Active {
+            if p.outcome == Outcome::Active && !group {
                 self.queue.push_back((i as u16, k, false));
             }
         }
@@ -304,6 +325,12 @@ impl WindowSender {
             return None;
         }
         while let Some((i, k, retx)) = self.queue.pop_front() {
+            if i == GROUP {
+                match self.transmit_group(now, k, retx, buf) {
+                    GroupStep::Sent(t) => return Some(t),
+                    GroupStep::Skip => continue,
+                }
+            }
             let idx = usize::from(i);
             if !self.still_wanted(idx, k) {
                 continue;
@@ -355,7 +382,7 @@ impl WindowSender {
             let tx = TxId(self.next_tx);
             self.next_tx += 1;
             let seq = self.trace_seq(k);
-            self.push(now, EventKind::Send { packet: kind, bytes: buf.len() as u32, retx });
+            self.push(now, EventKind::Send { packet: kind, bytes: buf.len() as u32, retx, multicast: false });
             self.tag(i, seq, Some(tx));
             self.push(now, EventKind::TimerArmed { deadline, rto_micros: rto.as_micros() as u64 });
             self.tag(i, seq, None);
@@ -365,9 +392,115 @@ impl WindowSender {
                 size: buf.len(),
                 tx,
                 seq: Some(seq),
+                multicast: false,
             });
         }
         None
+    }
+
+    /// Writes segment `k` once, addressed to the multicast group, for every live receiver that
+    /// still wants it (one `Send` event and timer each, consecutive ids); `None` if none does.
+    /// A retransmission left with a single taker goes to it by unicast instead.
+    fn transmit_group(&mut self, now: Instant, k: u64, retx: bool, buf: &mut Vec<u8>) -> GroupStep {
+        let Some(group) = self.cfg.multicast else { return GroupStep::Skip };
+        let targets: Vec<usize> = (0..self.peers.len()).filter(|&i| self.still_wanted(i, k)).collect();
+        match targets[..] {
+            [] => return GroupStep::Skip,
+            [only] if retx => {
+                self.queue.push_front((only as u16, k, true));
+                return GroupStep::Skip;
+            }
+            _ => {}
+        }
+        buf.clear();
+        let packet = Packet::Data { seq: k as u32, payload: &self.buffers[(k - self.base) as usize] };
+        if self.cfg.dialect.emit(&packet, buf).is_err() {
+            return GroupStep::Skip;
+        }
+        let kind = packet.kind();
+        let seq = self.trace_seq(k);
+        self.group_targets.clear();
+        for idx in targets {
+            let rto = self.peers[idx].est.rto();
+            let deadline = now + rto;
+            let p = &mut self.peers[idx];
+            match self.mode {
+                Mode::GoBackN { .. } => {
+                    if p.deadline.is_none() {
+                        p.deadline = Some(deadline);
+                    }
+                    if retx {
+                        // Karn's rule, as after a timeout: this receiver may get it twice.
+                        p.gbn_retransmitted_below = p.gbn_retransmitted_below.max(k + 1);
+                        p.gbn_sent_at = None;
+                    } else {
+                        p.gbn_sent_at.get_or_insert((k, now));
+                    }
+                }
+                _ => {
+                    let slot = &mut p.slots[(k - self.base) as usize];
+                    slot.sent_at = Some(now);
+                    slot.deadline = Some(deadline);
+                    slot.retransmitted |= retx;
+                    if retx {
+                        // Resent to it too (its own timer may not have fired): no second copy.
+                        slot.later_acks = FAST_RETRANSMIT_AFTER;
+                    }
+                }
+            }
+            if retx {
+                p.retransmissions += 1;
+            }
+            let tx = TxId(self.next_tx);
+            self.next_tx += 1;
+            self.group_targets.push((idx as u16, tx));
+            self.push(now, EventKind::Send { packet: kind, bytes: buf.len() as u32, retx, multicast: true });
+            self.tag(idx as u16, seq, Some(tx));
+            self.push(now, EventKind::TimerArmed { deadline, rto_micros: rto.as_micros() as u64 });
+            self.tag(idx as u16, seq, None);
+        }
+        // One datagram on the wire, whatever the number of receivers it serves.
+        if retx {
+            self.totals.retransmissions += 1;
+        }
+        self.totals.transmissions += 1;
+        self.first_send.get_or_insert(now);
+        if let Some(micros) = (buf.len() as u64 * 8 * 1_000_000).checked_div(self.rate_bps) {
+            self.next_send_at = now + Duration::from_micros(micros);
+        }
+        let Some(&(receiver, tx)) = self.group_targets.first() else { return GroupStep::Skip };
+        GroupStep::Sent(Transmit {
+            destination: group,
+            receiver,
+            size: buf.len(),
+            tx,
+            seq: Some(seq),
+            multicast: true,
+        })
+    }
+
+    /// The receivers and transmission ids the last multicast [`Transmit`] is meant for, in
+    /// receiver order (its `receiver` and `tx` are the first pair). Empty before any.
+    pub fn multicast_targets(&self) -> &[(u16, TxId)] {
+        &self.group_targets
+    }
+
+    /// Queues a retransmission of `k` to receiver `idx`: by unicast, or once to the multicast
+    /// group when enough live receivers miss it ([`multicast_retransmit`]). A group copy already
+    /// queued serves every receiver whose retransmission falls due before it goes out.
+    fn queue_retransmit(&mut self, idx: usize, k: u64) {
+        if k != FIN && self.cfg.multicast.is_some() {
+            if self.queue.contains(&(GROUP, k, true)) {
+                return;
+            }
+            let live = self.peers.iter().filter(|p| p.outcome == Outcome::Active).count();
+            let missing = (0..self.peers.len()).filter(|&i| self.still_wanted(i, k)).count();
+            if multicast_retransmit(missing, live) {
+                self.queue.push_back((GROUP, k, true));
+                return;
+            }
+        }
+        self.queue.push_back((idx as u16, k, true));
     }
 
     fn still_wanted(&self, idx: usize, k: u64) -> bool {
@@ -460,6 +593,7 @@ impl WindowSender {
     /// Applies an ACK of segment `k`; returns whether it was progress.
     fn on_ack(&mut self, now: Instant, idx: usize, k: u64) -> bool {
         let base = self.base;
+        let mut fast = Vec::new();
         let p = &mut self.peers[idx];
         if p.outcome != Outcome::Active || k >= self.next {
             return false;
@@ -505,7 +639,7 @@ impl WindowSender {
                         if s.later_acks == FAST_RETRANSMIT_AFTER {
                             s.retransmitted = true;
                             s.deadline = None;
-                            self.queue.push_back((idx as u16, base + j as u64, true));
+                            fast.push(base + j as u64);
                         }
                     }
                 }
@@ -526,6 +660,9 @@ impl WindowSender {
                 );
                 self.tag(idx as u16, k as u32, None);
             }
+        }
+        for j in fast {
+            self.queue_retransmit(idx, j);
         }
         true
     }
@@ -600,7 +737,7 @@ impl WindowSender {
                     p.gbn_retransmitted_below = p.gbn_retransmitted_below.max(k + 1);
                     p.gbn_sent_at = None;
                 }
-                self.queue.push_back((idx as u16, k, true));
+                self.queue_retransmit(idx, k);
             }
             self.push(
                 now,

@@ -84,6 +84,9 @@ pub struct SimConfig {
     /// Receivers' reorder buffer in segments; `None` follows the mode (a window's worth for
     /// selective repeat, none otherwise). `Some(0)`: classic receivers whatever the mode.
     pub receiver_window: Option<u32>,
+    /// Send DATA once to a multicast group ([`SIM_GROUP`]) that every receiver joined: each
+    /// copy still crosses that receiver's own link, with its own loss and impairments.
+    pub multicast: bool,
 }
 
 impl Default for SimConfig {
@@ -106,6 +109,7 @@ impl Default for SimConfig {
             mode: Mode::StopAndWait,
             rate_bps: 0,
             receiver_window: None,
+            multicast: false,
         }
     }
 }
@@ -125,6 +129,7 @@ impl SimConfig {
             max_timeouts: self.max_timeouts,
             mode: self.mode,
             rate_bps: self.rate_bps,
+            multicast: self.multicast.then_some(SIM_GROUP),
         }
     }
 }
@@ -133,6 +138,9 @@ impl SimConfig {
 pub fn receiver_addr(i: u16) -> SocketAddr {
     SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::from(0x7F00_0002 + u32::from(i)), 7735))
 }
+
+/// The simulated multicast group, when [`SimConfig::multicast`] is on.
+pub const SIM_GROUP: SocketAddr = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::new(239, 77, 0, 1), 7735));
 
 /// The simulated client address.
 pub const CLIENT_ADDR: SocketAddr = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::new(127, 0, 0, 1), 40_000));
@@ -540,7 +548,12 @@ impl Simulation {
         while let Some(t) = self.sender.poll_transmit(self.now, &mut buf) {
             // Drain first so the Send event precedes any network event about the datagram.
             self.drain_sender_events();
-            self.send(Node::Client, &t, true, &buf);
+            if t.multicast {
+                let targets = self.sender.multicast_targets().to_vec();
+                self.send_group(&t, &targets, &buf);
+            } else {
+                self.send(Node::Client, &t, true, &buf);
+            }
         }
         self.buf = buf;
         self.drain_sender_events();
@@ -583,8 +596,25 @@ impl Simulation {
         }
     }
 
+    /// A datagram to the multicast group: it leaves the client once (one host cost), then a copy
+    /// goes down each target receiver's own link, under its own id, loss and interceptor.
+    fn send_group(&mut self, t: &Transmit, targets: &[(u16, TxId)], bytes: &[u8]) {
+        let depart = self.busy[0].max(self.now) + self.cfg.host_cost;
+        self.busy[0] = depart;
+        for &(receiver, tx) in targets {
+            let copy = Transmit { receiver, tx, ..*t };
+            self.send_at(Node::Client, &copy, true, bytes, Some(depart));
+        }
+    }
+
     /// Puts a datagram through the interceptor and the link, scheduling its arrival(s).
     fn send(&mut self, from: Node, t: &Transmit, downstream: bool, bytes: &[u8]) {
+        self.send_at(from, t, downstream, bytes, None);
+    }
+
+    /// [`Simulation::send`], leaving the sending node at `depart` if given (else when it is
+    /// next free, after its host cost).
+    fn send_at(&mut self, from: Node, t: &Transmit, downstream: bool, bytes: &[u8], depart: Option<Instant>) {
         let (receiver, tx, seq) = (t.receiver, t.tx, t.seq);
         let parsed = self.cfg.dialect.parse(bytes).ok();
         let kind = parsed.map(|p| p.kind());
@@ -619,8 +649,11 @@ impl Simulation {
             &mut self.links[usize::from(receiver)].1
         };
         let node = if downstream { 0 } else { usize::from(receiver) + 1 };
-        let depart = self.busy[node].max(self.now) + self.cfg.host_cost;
-        self.busy[node] = depart;
+        let depart = depart.unwrap_or_else(|| {
+            let d = self.busy[node].max(self.now) + self.cfg.host_cost;
+            self.busy[node] = d;
+            d
+        });
         let mut verdict = link.transmit(depart, bytes.len());
         let mut extra = Duration::ZERO;
         match fate {

@@ -112,6 +112,7 @@ impl ClientArgs {
             max_timeouts: self.max_timeouts,
             mode: self.mode.with_window(self.window),
             rate_bps: self.rate,
+            multicast: None,
         };
         let source = SourceFile::open(&pos.file)?;
         sender.validate(source.len())?;
