@@ -11,13 +11,17 @@
 //! `?sim=1&n=5&p=0.1...` or `?preset=lost-ack` starts the in-browser simulation with those
 //! parameters (see [`simulate::SimParams::to_query`] for the keys: n, p, mss, size, delay,
 //! delays, jitter, jitters, bw, rto, maxto, dialect, linkloss, lp, burst, mode, window, seed,
-//! dead, drops); the page keeps its URL in step with the controls. `&play=0` starts paused.
+//! dead, drops, compare, cw); the page keeps its URL in step with the controls. `&play=0` starts
+//! paused. `compare=1` (or `?preset=compare`) shows the scenario under stop-and-wait, go-back-N
+//! and selective repeat side by side on one clock (`cw`: their window, default 8; see
+//! [`compare`]).
 //!
 //! ```text
 //! p2mp-web sim [receivers] [loss] [file-size] [seed]   # a simulated trace as JSON Lines
 //! p2mp-web summary FILE.jsonl                          # what the side panel would show
 //! ```
 
+pub mod compare;
 pub mod experiments;
 pub mod geometry;
 pub mod narrate;
@@ -36,5 +40,7 @@ pub mod io;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_compare;
 #[cfg(test)]
 mod tests_teaching;

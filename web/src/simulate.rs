@@ -24,6 +24,8 @@ pub const MSS_RANGE: (usize, usize) = (16, 8_000);
 pub const MAX_DELAY_MS: f64 = 2_000.0;
 /// Largest window offered (segments).
 pub const MAX_WINDOW: u32 = 1_024;
+/// The compare view's window unless set.
+pub const DEFAULT_COMPARE_WINDOW: u32 = 8;
 
 /// The timeout policy as offered in the page.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -149,6 +151,11 @@ pub struct SimParams {
     pub dead: Option<(u16, f64)>,
     /// Datagrams lost on purpose.
     pub drops: Vec<ScriptedDrop>,
+    /// Show the scenario under all three ARQ schemes side by side (the compare view) instead
+    /// of under `mode` alone.
+    pub compare: bool,
+    /// The windowed schemes' window in the compare view.
+    pub compare_window: u32,
 }
 
 impl Default for SimParams {
@@ -173,6 +180,8 @@ impl Default for SimParams {
             seed: 1,
             dead: None,
             drops: Vec::new(),
+            compare: false,
+            compare_window: DEFAULT_COMPARE_WINDOW,
         }
     }
 }
@@ -200,6 +209,9 @@ impl SimParams {
     /// A short description for the source line.
     pub fn label(&self) -> String {
         let mode = match self.mode {
+            _ if self.compare => {
+                format!("stop-and-wait vs go-back-n vs selective repeat w={}", self.compare_window)
+            }
             Mode::StopAndWait => "stop-and-wait".to_string(),
             Mode::GoBackN { window } => format!("go-back-n w={window}"),
             Mode::SelectiveRepeat { window } => format!("selective repeat w={window}"),
@@ -289,6 +301,9 @@ impl SimParams {
         }
         if !(1..=MAX_WINDOW).contains(&self.mode.window()) {
             return Err(format!("window must be 1 to {MAX_WINDOW}"));
+        }
+        if !(1..=MAX_WINDOW).contains(&self.compare_window) {
+            return Err(format!("compare window must be 1 to {MAX_WINDOW}"));
         }
         Ok(())
     }
@@ -400,6 +415,12 @@ impl SimParams {
         if !self.drops.is_empty() {
             put("drops", self.drops.iter().map(|d| d.to_text()).collect::<Vec<_>>().join(","));
         }
+        if self.compare {
+            put("compare", "1".into());
+        }
+        if self.compare_window != d.compare_window {
+            put("cw", self.compare_window.to_string());
+        }
         q.iter().map(|(k, v)| format!("{k}={}", encode(v))).collect::<Vec<_>>().join("&")
     }
 
@@ -473,6 +494,9 @@ impl SimParams {
             p.burst_len = v;
         }
         let window = num("window", 1.0, f64::from(MAX_WINDOW)).map(|w| w.round() as u32);
+        if let Some(v) = num("cw", 1.0, f64::from(MAX_WINDOW)) {
+            p.compare_window = v.round() as u32;
+        }
         if let Some(v) = get("seed") {
             match v.trim().parse::<u64>() {
                 Ok(s) => p.seed = s,
@@ -533,6 +557,13 @@ impl SimParams {
                 _ => errors.push(format!("dead = “{v}” is not RECEIVER@SECONDS")),
             }
         }
+        if let Some(v) = get("compare") {
+            match v.trim() {
+                "1" | "on" | "true" => p.compare = true,
+                "0" | "off" | "false" | "" => p.compare = false,
+                _ => errors.push(format!("compare = “{v}” is not 1 or 0")),
+            }
+        }
         if let Some(v) = get("drops") {
             p.drops = v
                 .split(',')
@@ -579,9 +610,9 @@ pub fn parse_list(s: &str, max: f64) -> Result<Vec<f64>, String> {
         .collect()
 }
 
-/// Whether a query string asks for a simulation (`sim=1` or `preset=...`).
+/// Whether a query string asks for a simulation (`sim=1`, `compare=1` or `preset=...`).
 pub fn query_wants_simulation(query: &str) -> bool {
-    parse_query(query).iter().any(|(k, v)| (k == "sim" && v != "0") || k == "preset")
+    parse_query(query).iter().any(|(k, v)| k == "preset" || ((k == "sim" || k == "compare") && v != "0"))
 }
 
 /// Splits and decodes `a=1&b=x%2Cy` (a leading `?` is skipped).
@@ -700,6 +731,18 @@ pub fn presets() -> Vec<Preset> {
             idea: "The same window and losses as go-back-N, but only the missing segment is resent.",
             params: SimParams {
                 mode: Mode::SelectiveRepeat { window: 8 },
+                loss: 0.1,
+                file_size: 20_000,
+                ..base.clone()
+            },
+        },
+        Preset {
+            name: "compare",
+            title: "Compare ARQ schemes",
+            idea: "One scenario (3 servers, p = 0.1, the same seed) under stop-and-wait, go-back-N and selective repeat with a window of 8, on one clock: the windowed schemes finish while stop-and-wait is still early; go-back-N pays for each loss with a window of resends.",
+            params: SimParams {
+                compare: true,
+                compare_window: DEFAULT_COMPARE_WINDOW,
                 loss: 0.1,
                 file_size: 20_000,
                 ..base

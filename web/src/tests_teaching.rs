@@ -42,6 +42,8 @@ fn url_round_trips_every_parameter() {
         seed: 987_654_321,
         dead: Some((3, 0.25)),
         drops: vec![ScriptedDrop { ack: true, rx: 1, seq: 2 }, ScriptedDrop { ack: false, rx: 0, seq: 9 }],
+        compare: true,
+        compare_window: 16,
     };
     let q = p.to_query();
     assert!(query_wants_simulation(&q));

@@ -15,9 +15,9 @@
 //! and a click on a packet in flight can drop it (teaching mode).
 
 use super::{
-    download_blob, download_text, use_frame_loop, ExperimentsTab, InFlightList, LadderCanvas, Legend,
-    LiveSource, Narration, PacketDetails, ReceiversPanel, ReplaySource, SimPanel, ThroughputChart,
-    TotalsView, TransportControls, WireEntry,
+    download_blob, download_text, is_typing, use_frame_loop, CompareView, ExperimentsTab, InFlightList,
+    LadderCanvas, Legend, LiveSource, Narration, PacketDetails, ReceiversPanel, ReplaySource, SimPanel,
+    ThroughputChart, TotalsView, TransportControls, WireEntry,
 };
 use crate::io::{self, LiveConnection};
 use crate::narrate::kind_name;
@@ -112,6 +112,10 @@ pub fn app() -> Html {
     let mirror = store.clone();
     let tab = use_state(|| "visualize");
     let compute_note = use_state(|| None::<String>);
+    // The compare view (`params.compare`): bumped to run it again; whether it is on screen
+    // (the page's own shortcuts then stand aside for its own).
+    let compare_run = use_mut_ref(|| 0u64);
+    let compare_shown = use_mut_ref(|| false);
 
     let connect = {
         let live = live.clone();
@@ -176,6 +180,7 @@ pub fn app() -> Html {
         let driver = driver.clone();
         let params_state = params.clone();
         let preset_state = preset_state.clone();
+        let compare_run = compare_run.clone();
         Callback::from(move |(p, preset_name): (SimParams, Option<String>)| {
             live.borrow_mut().take();
             params_state.set(p.clone());
@@ -185,6 +190,13 @@ pub fn app() -> Html {
                 q = format!("preset={n}&{q}");
             }
             io::set_query(&q);
+            if p.compare {
+                // The compare view runs its own three simulations.
+                driver.borrow_mut().take();
+                *compare_run.borrow_mut() += 1;
+                dispatch.emit(Action::Open(Source::None));
+                return;
+            }
             let made = p.config().and_then(|cfg| SimDriver::new(cfg, p.drops.clone()));
             match made {
                 Ok(mut d) => {
@@ -416,17 +428,10 @@ pub fn app() -> Html {
     // Keyboard shortcuts.
     {
         let dispatch = ui_dispatch.clone();
+        let compare_shown = compare_shown.clone();
         use_effect_with((), move |_| {
             let handler = Closure::<dyn FnMut(KeyboardEvent)>::new(move |e: KeyboardEvent| {
-                let typing =
-                    e.target().and_then(|t| t.dyn_into::<web_sys::Element>().ok()).is_some_and(|el| {
-                        let tag = el.tag_name().to_ascii_lowercase();
-                        let kind = el.get_attribute("type").unwrap_or_default();
-                        tag == "textarea"
-                            || tag == "select"
-                            || (tag == "input" && kind != "range" && kind != "checkbox")
-                    });
-                if typing || e.ctrl_key() || e.meta_key() || e.alt_key() {
+                if *compare_shown.borrow() || is_typing(&e) || e.ctrl_key() || e.meta_key() || e.alt_key() {
                     return;
                 }
                 let action = match e.key().as_str() {
@@ -538,6 +543,10 @@ pub fn app() -> Html {
         Callback::from(move |_: MouseEvent| tab.set(name))
     };
     let visualize = *tab == "visualize";
+    // The compare view replaces the diagram while the simulate source is in charge (a live
+    // connection or a replay opened meanwhile shows in the main view).
+    let show_compare = params.compare && matches!(p.source, Source::None | Source::Simulated { .. });
+    *compare_shown.borrow_mut() = show_compare && visualize;
 
     html! {
         <>
@@ -566,6 +575,9 @@ pub fn app() -> Html {
                     on_connect={connect} on_again={again} again_error={(*again_error).clone()} />
                 <ReplaySource on_file={load_file} on_url={load_url} initial_url={(*initial_trace).clone()} />
             </section>
+            if show_compare {
+                <CompareView params={(*params).clone()} run={*compare_run.borrow()} />
+            } else {
             <main class="layout">
                 <div class="stage">
                     <TransportControls player={p.clone()} dispatch={ui_dispatch.clone()} />
@@ -591,6 +603,7 @@ pub fn app() -> Html {
                     <ThroughputChart player={p.clone()} />
                 </aside>
             </main>
+            }
             </div>
         </>
     }

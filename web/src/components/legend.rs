@@ -8,9 +8,17 @@ fn swatch(colour: &'static str, dashed: bool) -> Html {
     html! { <span class="swatch" {style} aria-hidden="true"></span> }
 }
 
+/// Properties of [`Legend`].
+#[derive(Properties, PartialEq)]
+pub struct LegendProps {
+    /// Mention the follow-live shortcut (the compare view has no live source).
+    #[prop_or(true)]
+    pub follow_live: bool,
+}
+
 /// The legend under the diagram.
 #[function_component(Legend)]
-pub fn legend() -> Html {
+pub fn legend(props: &LegendProps) -> Html {
     html! {
         <section id="legend" aria-label="Legend">
             <ul class="legend">
@@ -28,8 +36,10 @@ pub fn legend() -> Html {
             <p class="shortcuts">
                 <kbd>{ "Space" }</kbd>{ " play/pause · " }
                 <kbd>{ "←" }</kbd>{ " / " }<kbd>{ "→" }</kbd>{ " step back/forward · " }
-                <kbd>{ "+" }</kbd>{ " / " }<kbd>{ "−" }</kbd>{ " speed · " }
-                <kbd>{ "L" }</kbd>{ " follow live · click a packet for its details" }
+                <kbd>{ "+" }</kbd>{ " / " }<kbd>{ "−" }</kbd>{ " speed" }
+                if props.follow_live {
+                    { " · " }<kbd>{ "L" }</kbd>{ " follow live · click a packet for its details" }
+                }
             </p>
         </section>
     }

@@ -1,6 +1,7 @@
 //! The page's function components, one per file.
 
 mod app;
+mod compare_view;
 mod download;
 mod experiments_tab;
 mod frame_loop;
@@ -18,6 +19,7 @@ mod totals_view;
 mod transport_controls;
 
 pub use app::App;
+pub use compare_view::{is_typing, CompareView};
 pub use download::{download_blob, download_text};
 pub use experiments_tab::ExperimentsTab;
 pub use frame_loop::use_frame_loop;

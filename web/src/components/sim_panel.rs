@@ -116,6 +116,13 @@ pub fn sim_panel(props: &SimPanelProps) -> Html {
             cb.emit(if s.value() == "adaptive" { "adaptive".into() } else { ms.clone() });
         })
     };
+    let on_compare = {
+        let cb = set("compare");
+        Callback::from(move |e: Event| {
+            let i: HtmlInputElement = e.target_unchecked_into();
+            cb.emit(if i.checked() { "1".into() } else { "0".into() });
+        })
+    };
     let mode = crate::simulate::mode_name(p.mode);
     let windowed = p.mode != Mode::StopAndWait;
     let list = |v: &[f64]| v.iter().map(|x| trim_num(*x)).collect::<Vec<_>>().join(", ");
@@ -173,10 +180,15 @@ pub fn sim_panel(props: &SimPanelProps) -> Html {
                 if p.link_model == LinkLoss::Burst {
                     { input("p-burst", "burst", "Mean burst", trim_num(p.burst_len), "datagrams per burst, 1 to 100") }
                 }
-                { select("p-mode", "mode", "ARQ scheme", mode,
-                    &[("saw", "stop-and-wait"), ("gbn", "go-back-N"), ("sr", "selective repeat")]) }
-                if windowed {
-                    { input("p-window", "window", "Window", p.mode.window().to_string(), "segments outstanding, 1 to 1024") }
+                if p.compare {
+                    { input("p-compare-window", "cw", "Window (go-back-N, SR)", p.compare_window.to_string(),
+                        "segments outstanding in the two windowed schemes, 1 to 1024") }
+                } else {
+                    { select("p-mode", "mode", "ARQ scheme", mode,
+                        &[("saw", "stop-and-wait"), ("gbn", "go-back-N"), ("sr", "selective repeat")]) }
+                    if windowed {
+                        { input("p-window", "window", "Window", p.mode.window().to_string(), "segments outstanding, 1 to 1024") }
+                    }
                 }
                 { input("p-dead", "dead", "Dead receiver", dead, "RECEIVER@SECONDS: that server stops answering then (blank: none)") }
                 <label class="field" for="p-seed">{ "Seed" }
@@ -191,10 +203,19 @@ pub fn sim_panel(props: &SimPanelProps) -> Html {
                 </label>
             </div>
             <div class="row">
+                <label class="compare-toggle" for="p-compare"
+                    title="Run this scenario under stop-and-wait, go-back-N and selective repeat, side by side on one clock">
+                    <input id="p-compare" type="checkbox" checked={p.compare} onchange={on_compare} />
+                    { " Compare ARQ schemes side by side" }
+                </label>
+            </div>
+            <div class="row">
                 <button id="simulate" type="submit" class="primary">{ "Restart" }</button>
+                if !p.compare {
                 <button id="sim-complete" type="button" title="Simulate the rest of the transfer now (then scrub or step through it)"
                     onclick={{ let cb = props.on_complete.clone(); Callback::from(move |_: MouseEvent| cb.emit(())) }}>
                     { "Compute to the end" }</button>
+                }
                 if let Some(n) = &props.compute_note {
                     <span id="compute-time" class="hint">{ n.clone() }</span>
                 }
