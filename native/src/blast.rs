@@ -48,7 +48,8 @@ impl BlastOutcome {
     }
 }
 
-fn udp_socket(bind: SocketAddr, rcvbuf: usize, sndbuf: usize) -> io::Result<UdpSocket> {
+/// A blocking UDP socket bound to `bind`, asking for these buffer sizes.
+pub fn udp_socket(bind: SocketAddr, rcvbuf: usize, sndbuf: usize) -> io::Result<UdpSocket> {
     let s = Socket::new(Domain::for_address(bind), Type::DGRAM, Some(Protocol::UDP))?;
     // Best effort: the kernel caps these at net.core.{r,w}mem_max.
     let _ = s.set_recv_buffer_size(rcvbuf);
@@ -62,12 +63,25 @@ fn udp_socket(bind: SocketAddr, rcvbuf: usize, sndbuf: usize) -> io::Result<UdpS
 /// and times their arrival. `buffer` is the socket buffer size asked for on every socket.
 pub fn blast(n: usize, segments: u64, datagram_len: usize, buffer: usize) -> io::Result<BlastOutcome> {
     let tx = udp_socket(loopback_server_addr(0, 0), buffer, buffer)?;
+    let rx =
+        (0..n).map(|i| udp_socket(loopback_server_addr(i, 0), buffer, buffer)).collect::<io::Result<_>>()?;
+    blast_sockets(tx, rx, segments, datagram_len)
+}
+
+/// [`blast`] from `tx` to the receiver sockets `rx`, made by the caller (e.g. in network
+/// namespaces).
+pub fn blast_sockets(
+    tx: UdpSocket,
+    rx: Vec<UdpSocket>,
+    segments: u64,
+    datagram_len: usize,
+) -> io::Result<BlastOutcome> {
+    let n = rx.len();
     let sender_done = Arc::new(AtomicBool::new(false));
     let mut addrs = Vec::with_capacity(n);
     let mut threads = Vec::with_capacity(n);
     let mut rcvbuf = 0;
-    for i in 0..n {
-        let sock = udp_socket(loopback_server_addr(i, 0), buffer, buffer)?;
+    for sock in rx {
         rcvbuf = socket2::SockRef::from(&sock).recv_buffer_size()?;
         sock.set_read_timeout(Some(Duration::from_millis(50)))?;
         addrs.push(sock.local_addr()?);
@@ -137,10 +151,24 @@ pub fn blast(n: usize, segments: u64, datagram_len: usize, buffer: usize) -> io:
 /// datagram to every echoer and waits for all `n` replies of `reply_len` bytes. A warm-up of
 /// `rounds / 10` rounds is not counted.
 pub fn ping_pong_threads(n: usize, request_len: usize, reply_len: usize, rounds: u32) -> io::Result<f64> {
+    let echoers = (0..n).map(|i| UdpSocket::bind(loopback_server_addr(i, 0))).collect::<io::Result<_>>()?;
+    let client = UdpSocket::bind(loopback_server_addr(0, 0))?;
+    ping_pong_sockets(client, echoers, request_len, reply_len, rounds)
+}
+
+/// [`ping_pong_threads`] between sockets made by the caller (e.g. in network namespaces): the
+/// client's and one per echoer.
+pub fn ping_pong_sockets(
+    client: UdpSocket,
+    echoers: Vec<UdpSocket>,
+    request_len: usize,
+    reply_len: usize,
+    rounds: u32,
+) -> io::Result<f64> {
+    let n = echoers.len();
     let mut addrs = Vec::with_capacity(n);
     let mut threads = Vec::with_capacity(n);
-    for i in 0..n {
-        let sock = UdpSocket::bind(loopback_server_addr(i, 0))?;
+    for sock in echoers {
         sock.set_read_timeout(Some(Duration::from_secs(5)))?;
         addrs.push(sock.local_addr()?);
         threads.push(thread::spawn(move || {
@@ -154,7 +182,6 @@ pub fn ping_pong_threads(n: usize, request_len: usize, reply_len: usize, rounds:
             }
         }));
     }
-    let client = UdpSocket::bind(loopback_server_addr(0, 0))?;
     client.set_read_timeout(Some(Duration::from_secs(2)))?;
     let request = vec![0u8; request_len.max(2)];
     let mut buf = vec![0u8; 65536];

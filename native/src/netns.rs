@@ -169,6 +169,26 @@ impl Drop for TestNet {
     }
 }
 
+/// Runs `f` on a new thread that has entered network namespace `ns` (by name, as `ip netns`
+/// knows it), and returns its result. Sockets `f` creates stay in that namespace wherever they
+/// are used afterwards, so one process can open sockets in several namespaces.
+pub fn in_namespace<T: Send>(ns: &str, f: impl FnOnce() -> std::io::Result<T> + Send) -> std::io::Result<T> {
+    use std::os::fd::AsRawFd;
+    let handle = std::fs::File::open(format!("/run/netns/{ns}"))?;
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            // SAFETY: `handle` is an open namespace file; setns changes only this thread's
+            // network namespace, and the thread ends when `f` returns.
+            if unsafe { libc::setns(handle.as_raw_fd(), libc::CLONE_NEWNET) } != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            f()
+        })
+        .join()
+        .unwrap_or_else(|_| Err(std::io::Error::other("a thread in a test namespace panicked")))
+    })
+}
+
 /// Whether process `pid` sees a UDP socket bound to local `port` in its network namespace
 /// (read from `/proc/PID/net/udp`): a readiness probe for servers spawned with
 /// [`TestNet::command`] (`ip netns exec` runs the program in its own process).

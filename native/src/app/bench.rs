@@ -1,7 +1,9 @@
 //! `p2mp bench`: real loopback transfers without loss, segments per second for n = 1..5; with
 //! `--arq`, the ARQ comparison of issue 7: stop-and-wait, go-back-n and selective repeat over a
 //! grid of loss rates and receiver counts, beside the raw-UDP ceiling and the ping-pong floor
-//! ([`crate::blast`]), and the issue's target ratios computed from the same run.
+//! ([`crate::blast`]), and the issue's target ratios computed from the same run; with
+//! `--network netns|both`, also on the namespaced test network with one process per node and
+//! against uftp where it is installed ([`netns`]).
 
 use crate::blast;
 use crate::cli::{parse_secs, Wire};
@@ -12,7 +14,60 @@ use crate::summary::ClientSummary;
 use clap::Args;
 use p2mp_core::{Mode, RtoPolicy, SenderConfig};
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
+
+#[cfg(target_os = "linux")]
+mod netns;
+
+/// Where namespaces do not exist: the network cannot be opened, so nothing else is reached.
+#[cfg(not(target_os = "linux"))]
+mod netns {
+    use super::CellSpec;
+    use crate::blast::BlastOutcome;
+    use crate::error::Result;
+    use std::path::Path;
+
+    pub(super) struct ProcessCell {
+        pub secs: f64,
+        pub wall: f64,
+        pub retransmissions: u64,
+        pub timeouts: u64,
+    }
+    pub(super) struct UftpCell {
+        pub secs: Option<f64>,
+        pub wall: f64,
+    }
+    pub(super) enum Ctx {}
+    pub(super) fn on_path(_: &str) -> bool {
+        false
+    }
+    impl Ctx {
+        pub fn open(_: usize, _: &Path) -> std::result::Result<Ctx, String> {
+            Err("the namespaced test network needs Linux".into())
+        }
+        pub fn describe(&self) -> String {
+            match *self {}
+        }
+        pub fn references(
+            &self,
+            _: usize,
+            _: u64,
+            _: usize,
+            _: usize,
+            _: u32,
+            _: usize,
+        ) -> Result<(f64, BlastOutcome)> {
+            match *self {}
+        }
+        pub fn transfer(&self, _: &Path, _: &CellSpec) -> Result<ProcessCell> {
+            match *self {}
+        }
+        pub fn uftp(&self, _: &Path, _: usize) -> Result<UftpCell> {
+            match *self {}
+        }
+    }
+}
 
 /// Options of `p2mp bench`.
 #[derive(Debug, Clone, Args)]
@@ -59,6 +114,21 @@ pub struct BenchArgs {
     /// Socket buffer size asked for by the raw blast's sockets, bytes (capped by the OS).
     #[arg(long, default_value_t = 4 << 20)]
     pub blast_buffer: usize,
+    /// Where `--arq` measures: loopback (nodes in this process), netns (the namespaced test
+    /// network: Linux, root, one process per node, and uftp/uftpd where installed), or both.
+    #[arg(long, value_enum, default_value_t = Network::Loopback)]
+    pub network: Network,
+}
+
+/// The networks `p2mp bench --arq` measures on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Network {
+    /// 127.0.0.x, servers and client in this process.
+    Loopback,
+    /// The namespaced test network (sender and receiver namespaces on a bridge).
+    Netns,
+    /// Loopback, then the namespaced network.
+    Both,
 }
 
 /// One row of the bench table.
@@ -172,30 +242,88 @@ fn mode_name(mode: Mode) -> &'static str {
 /// One cell of the `--arq` grid.
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct ArqCell {
-    /// ARQ scheme (`p2mpclient --mode` name).
+    /// ARQ scheme (`p2mpclient --mode` name), or `uftp`.
     pub mode: &'static str,
+    /// Where: `loopback` or `netns`.
+    pub network: &'static str,
     /// Servers' loss probability.
     pub loss: f64,
     /// Receivers.
     pub n: usize,
-    /// Transfer time (first send to the last end-of-file acknowledgement), seconds.
-    pub secs: f64,
+    /// Transfer time (first send to the last end-of-file acknowledgement; uftp's own figure),
+    /// seconds.
+    pub secs: Option<f64>,
+    /// The whole client command, start to exit (process-based runs only), seconds.
+    pub wall: Option<f64>,
     /// File bytes per second of transfer time, MB/s.
-    pub goodput_mb_per_sec: f64,
+    pub goodput_mb_per_sec: Option<f64>,
     /// Retransmitted DATA datagrams.
-    pub retransmissions: u64,
+    pub retransmissions: Option<u64>,
     /// Timer expiries.
-    pub timeouts: u64,
+    pub timeouts: Option<u64>,
 }
 
-/// Reference figures for one receiver count.
+/// One transfer of the `--arq` grid, as the node command lines see it.
+#[derive(Clone, Debug)]
+pub(crate) struct CellSpec {
+    mode: Mode,
+    loss: f64,
+    n: usize,
+    seed: u64,
+    mss: usize,
+    wire: &'static str,
+    policy: RtoPolicy,
+}
+
+impl CellSpec {
+    fn label(&self) -> String {
+        format!("{} p = {} n = {}", mode_name(self.mode), self.loss, self.n)
+    }
+
+    /// The servers' `--window`: out-of-order buffering for selective repeat only, as on loopback.
+    fn server_window(&self) -> u32 {
+        match self.mode {
+            Mode::SelectiveRepeat { window } => window,
+            _ => 0,
+        }
+    }
+
+    /// `p2mpclient` options for this cell (after the positionals).
+    fn client_args(&self) -> Vec<String> {
+        let secs = |d: Duration| format!("{:.6}", d.as_secs_f64());
+        let mut v =
+            vec!["--wire".to_string(), self.wire.to_string(), "--mode".into(), mode_name(self.mode).into()];
+        if let Mode::GoBackN { window } | Mode::SelectiveRepeat { window } = self.mode {
+            v.extend(["--window".to_string(), window.to_string()]);
+        }
+        match self.policy {
+            RtoPolicy::Adaptive { initial, min, max } => v.extend([
+                "--rto".to_string(),
+                "adaptive".into(),
+                "--timeout".into(),
+                secs(initial),
+                "--rto-min".into(),
+                secs(min),
+                "--rto-max".into(),
+                secs(max),
+            ]),
+            RtoPolicy::Fixed { timeout } => v.extend(["--timeout".to_string(), secs(timeout)]),
+        }
+        v.extend(["--max-timeouts".to_string(), "50".into()]);
+        v
+    }
+}
+
+/// Reference figures for one receiver count on one network.
 #[derive(Clone, Debug)]
 struct Reference {
+    network: &'static str,
     n: usize,
     /// Mean round trip, blocking sockets in threads.
     rtt_threads: f64,
-    /// Mean round trip, tokio sockets in this runtime.
-    rtt_tokio: f64,
+    /// Mean round trip, tokio sockets in this runtime (loopback only: on the namespaced
+    /// network every node is a process of its own).
+    rtt_tokio: Option<f64>,
     blast: blast::BlastOutcome,
 }
 
@@ -214,6 +342,21 @@ fn verdict(met: bool) -> &'static str {
         "NOT MET"
     }
 }
+
+/// `Some(x)` formatted, or `-`.
+fn opt<T>(v: Option<T>, f: impl Fn(T) -> String) -> String {
+    v.map_or_else(|| "-".to_string(), f)
+}
+
+/// Runs blocking namespace work off the async runtime.
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| NativeError::Verify(format!("bench task failed: {e}")))?
+}
+
+const LOOPBACK: &str = "loopback";
+const NETNS: &str = "netns";
 
 /// `p2mp bench --arq`.
 async fn run_arq(args: BenchArgs) -> Result<()> {
@@ -247,30 +390,77 @@ async fn run_arq(args: BenchArgs) -> Result<()> {
     for m in &modes[1..] {
         SenderConfig { mode: *m, ..base.clone() }.validate(args.size)?;
     }
+    let wire = match args.wire {
+        Wire::Binary => "binary",
+        Wire::Text => "text",
+    };
     let dir = tempfile::tempdir()
         .map_err(|e| NativeError::OutputFile { path: std::env::temp_dir(), reason: e.to_string() })?;
     let input = dir.path().join("input.bin");
     write_random_file(&input, args.size, 7735)
         .map_err(|e| NativeError::OutputFile { path: input.clone(), reason: e.to_string() })?;
-    let header = base.dialect.header_len();
-    let datagram = header + args.mss;
-    println!(
-        "ARQ bench on loopback: {} bytes = {} segments of MSS {} ({}-byte datagrams, {} dialect), \
-         window {}, RTO {policy} in every mode, one transfer per cell, servers and client in one \
-         current-thread tokio runtime",
-        args.size, segments, args.mss, datagram, base.dialect, args.window
-    );
-    println!(
-        "Not measured here: the namespaced test network, IP multicast, and uftp/uftpd (not \
-         installed); the uftp wall-time target is not assessed."
-    );
-
-    // References first, on an otherwise idle process.
     let mut ns = args.ns.clone();
     ns.sort_unstable();
     ns.dedup();
+    let max_n = ns.iter().copied().max().unwrap_or(1);
+    let header = base.dialect.header_len();
+    let datagram = header + args.mss;
+    let on_loopback = matches!(args.network, Network::Loopback | Network::Both);
+    println!(
+        "ARQ bench: {} bytes = {} segments of MSS {} ({}-byte datagrams, {} dialect), window {}, RTO \
+         {policy} in every mode, one transfer per cell",
+        args.size, segments, args.mss, datagram, base.dialect, args.window
+    );
+    if on_loopback {
+        println!("  loopback: servers and client in one current-thread tokio runtime, on 127.0.0.x");
+    }
+    let mut not_measured = vec!["IP multicast"];
+    let mut ctx: Option<Arc<netns::Ctx>> = None;
+    if args.network == Network::Loopback {
+        not_measured.push("the namespaced test network and uftp (--network netns|both)");
+    } else {
+        match netns::Ctx::open(max_n, dir.path()) {
+            Ok(c) => {
+                println!("  netns: {}", c.describe());
+                for w in &c.warnings {
+                    println!("  {w}");
+                }
+                ctx = Some(Arc::new(c));
+            }
+            Err(reason) if args.network == Network::Netns => {
+                return Err(NativeError::Verify(format!("netns: {reason}")));
+            }
+            Err(reason) => {
+                println!("  netns: not available ({reason}); loopback only");
+                not_measured.push("the namespaced test network");
+            }
+        }
+    }
+    let uftp = ctx.is_some() && netns::on_path("uftp") && netns::on_path("uftpd");
+    if uftp {
+        println!(
+            "  uftp: one `uftpd -d -q -I IFACE -D OUTDIR -T TMPDIR -B {}` per receiver namespace, then \
+             `uftp -R -1 -B {} -I IFACE -H <receivers' IPv4 in hex> FILE` in the sender namespace, \
+             same file, same receivers, p = 0 only; wall = the uftp command, start to exit; time = \
+             its own `Total elapsed time`",
+            4 << 20,
+            4 << 20
+        );
+        if args.losses.iter().any(|&p| p > 0.0) {
+            not_measured.push(
+                "uftp at p > 0 (no netem qdisc here, and p2mp impair proxies unicast while uftp sends \
+                 its data by multicast)",
+            );
+        }
+    } else if ctx.is_some() {
+        println!("  uftp: not installed (uftp and uftpd not both on PATH)");
+        not_measured.push("uftp (not installed)");
+    }
+    println!("Not measured here: {}.", not_measured.join("; "));
+
+    // References first, on an otherwise idle process.
     let rounds = u32::try_from(segments + 1).unwrap_or(u32::MAX).clamp(500, 5000);
-    let mut refs = Vec::with_capacity(ns.len());
+    let mut refs = Vec::new();
     println!();
     println!(
         "References: ping-pong = one {datagram}-byte request to each of n echoers and their n \
@@ -280,8 +470,9 @@ async fn run_arq(args: BenchArgs) -> Result<()> {
         rounds / 10
     );
     println!(
-        "{:>3}  {:>12}  {:>12}  {:>11}  {:>11}  {:>10}  {:>10}  {:>14}  {:>10}",
+        "{:>3}  {:<8}  {:>12}  {:>12}  {:>11}  {:>11}  {:>10}  {:>10}  {:>14}  {:>10}",
         "n",
+        "network",
         "RTT thr (us)",
         "RTT tok (us)",
         "floor thr s",
@@ -291,153 +482,282 @@ async fn run_arq(args: BenchArgs) -> Result<()> {
         "blast lost",
         "rcvbuf"
     );
-    for &n in &ns {
-        let rtt_threads = {
-            let (n, h) = (n, header);
-            tokio::task::spawn_blocking(move || blast::ping_pong_threads(n, datagram, h, rounds))
-                .await
-                .map_err(|e| NativeError::Verify(format!("ping-pong task failed: {e}")))?
-                .map_err(NativeError::Network)?
-        };
-        let rtt_tokio =
-            blast::ping_pong_tokio(n, datagram, header, rounds).await.map_err(NativeError::Network)?;
-        let buffer = args.blast_buffer;
-        let b = tokio::task::spawn_blocking(move || blast::blast(n, segments, datagram, buffer))
-            .await
-            .map_err(|e| NativeError::Verify(format!("blast task failed: {e}")))?
-            .map_err(NativeError::Network)?;
-        let floor = |rtt: f64| rtt * (segments + 1) as f64;
+    let floor = |rtt: f64| rtt * (segments + 1) as f64;
+    let print_ref = |r: &Reference| {
         println!(
-            "{:>3}  {:>12.1}  {:>12.1}  {:>11.3}  {:>11.3}  {:>10.3}  {:>10.2}  {:>14}  {:>10}",
-            n,
-            rtt_threads * 1e6,
-            rtt_tokio * 1e6,
-            floor(rtt_threads),
-            floor(rtt_tokio),
-            b.secs,
-            mb_per_sec(args.size, b.secs),
-            format!("{}/{}", b.lost(), b.per_receiver * n as u64),
-            b.rcvbuf
+            "{:>3}  {:<8}  {:>12.1}  {:>12}  {:>11.3}  {:>11}  {:>10.3}  {:>10.2}  {:>14}  {:>10}",
+            r.n,
+            r.network,
+            r.rtt_threads * 1e6,
+            opt(r.rtt_tokio, |t| format!("{:.1}", t * 1e6)),
+            floor(r.rtt_threads),
+            opt(r.rtt_tokio, |t| format!("{:.3}", floor(t))),
+            r.blast.secs,
+            mb_per_sec(args.size, r.blast.secs),
+            format!("{}/{}", r.blast.lost(), r.blast.per_receiver * r.n as u64),
+            r.blast.rcvbuf
         );
-        refs.push(Reference { n, rtt_threads, rtt_tokio, blast: b });
+    };
+    if on_loopback {
+        for &n in &ns {
+            let rtt_threads = {
+                let (n, h) = (n, header);
+                tokio::task::spawn_blocking(move || blast::ping_pong_threads(n, datagram, h, rounds))
+                    .await
+                    .map_err(|e| NativeError::Verify(format!("ping-pong task failed: {e}")))?
+                    .map_err(NativeError::Network)?
+            };
+            let rtt_tokio =
+                blast::ping_pong_tokio(n, datagram, header, rounds).await.map_err(NativeError::Network)?;
+            let buffer = args.blast_buffer;
+            let b = tokio::task::spawn_blocking(move || blast::blast(n, segments, datagram, buffer))
+                .await
+                .map_err(|e| NativeError::Verify(format!("blast task failed: {e}")))?
+                .map_err(NativeError::Network)?;
+            let r = Reference { network: LOOPBACK, n, rtt_threads, rtt_tokio: Some(rtt_tokio), blast: b };
+            print_ref(&r);
+            refs.push(r);
+        }
+    }
+    if let Some(c) = &ctx {
+        for &n in &ns {
+            let (c, buffer) = (Arc::clone(c), args.blast_buffer);
+            let (rtt_threads, b) =
+                blocking(move || c.references(n, segments, datagram, header, rounds, buffer)).await?;
+            let r = Reference { network: NETNS, n, rtt_threads, rtt_tokio: None, blast: b };
+            print_ref(&r);
+            refs.push(r);
+        }
     }
 
     println!();
     println!(
-        "{:<16}  {:>5}  {:>3}  {:>9}  {:>12}  {:>8}  {:>8}  {:>8}",
-        "mode", "p", "n", "time (s)", "goodput MB/s", "retrans", "timeouts", "copies"
+        "time = transfer time (first send to the last end-of-file ACK); wall = the whole client \
+         command, start to exit (netns: every node is a process)"
     );
+    println!(
+        "{:<16}  {:<8}  {:>5}  {:>3}  {:>9}  {:>9}  {:>12}  {:>8}  {:>8}  {:>8}",
+        "mode", "network", "p", "n", "time (s)", "wall (s)", "goodput MB/s", "retrans", "timeouts", "copies"
+    );
+    let print_cell = |c: &ArqCell| {
+        println!(
+            "{:<16}  {:<8}  {:>5}  {:>3}  {:>9}  {:>9}  {:>12}  {:>8}  {:>8}  {:>8}",
+            c.mode,
+            c.network,
+            c.loss,
+            c.n,
+            opt(c.secs, |t| format!("{t:.3}")),
+            opt(c.wall, |t| format!("{t:.3}")),
+            opt(c.goodput_mb_per_sec, |g| format!("{g:.2}")),
+            opt(c.retransmissions, |r| r.to_string()),
+            opt(c.timeouts, |r| r.to_string()),
+            format!("{}/{} ok", c.n, c.n)
+        );
+    };
     let mut cells = Vec::new();
-    for mode in modes {
-        for &loss in &args.losses {
-            for &n in &ns {
-                let spec = LoopbackSpec {
-                    n,
-                    port: 0,
-                    loss,
-                    seed: 1000 + n as u64,
-                    sender: SenderConfig { mode, ..base.clone() },
-                    linger: Duration::from_millis(100),
-                    idle_timeout: Some(Duration::from_secs(30)),
-                };
-                let what = format!("{} p = {loss} n = {n}", mode_name(mode));
-                let client = verified_transfer(&spec, &input, dir.path(), &what).await?;
-                let cell = ArqCell {
-                    mode: mode_name(mode),
-                    loss,
-                    n,
-                    secs: client.delay_secs(),
-                    goodput_mb_per_sec: mb_per_sec(args.size, client.delay_secs()),
-                    retransmissions: client.totals.retransmissions,
-                    timeouts: client.totals.timeouts,
-                };
-                println!(
-                    "{:<16}  {:>5}  {:>3}  {:>9.3}  {:>12.2}  {:>8}  {:>8}  {:>8}",
-                    cell.mode,
-                    cell.loss,
-                    cell.n,
-                    cell.secs,
-                    cell.goodput_mb_per_sec,
-                    cell.retransmissions,
-                    cell.timeouts,
-                    format!("{n}/{n} ok")
-                );
-                cells.push(cell);
+    let networks: Vec<&'static str> =
+        [(on_loopback, LOOPBACK), (ctx.is_some(), NETNS)].iter().filter(|x| x.0).map(|x| x.1).collect();
+    for network in networks {
+        for mode in modes {
+            for &loss in &args.losses {
+                for &n in &ns {
+                    let spec = CellSpec { mode, loss, n, seed: 1000 + n as u64, mss: args.mss, wire, policy };
+                    let cell = match (&ctx, network) {
+                        (Some(c), NETNS) => {
+                            let (c, input, spec) = (Arc::clone(c), input.clone(), spec.clone());
+                            let p = blocking(move || c.transfer(&input, &spec)).await?;
+                            ArqCell {
+                                mode: mode_name(mode),
+                                network,
+                                loss,
+                                n,
+                                secs: Some(p.secs),
+                                wall: Some(p.wall),
+                                goodput_mb_per_sec: Some(mb_per_sec(args.size, p.secs)),
+                                retransmissions: Some(p.retransmissions),
+                                timeouts: Some(p.timeouts),
+                            }
+                        }
+                        _ => loopback_cell(&spec, &base, &input, dir.path(), args.size).await?,
+                    };
+                    print_cell(&cell);
+                    cells.push(cell);
+                }
+            }
+        }
+        if network == NETNS && uftp {
+            if let Some(c) = &ctx {
+                for &n in &ns {
+                    let (c, input2) = (Arc::clone(c), input.clone());
+                    let u = blocking(move || c.uftp(&input2, n)).await?;
+                    let cell = ArqCell {
+                        mode: "uftp",
+                        network,
+                        loss: 0.0,
+                        n,
+                        secs: u.secs,
+                        wall: Some(u.wall),
+                        goodput_mb_per_sec: u.secs.map(|s| mb_per_sec(args.size, s)),
+                        retransmissions: None,
+                        timeouts: None,
+                    };
+                    print_cell(&cell);
+                    cells.push(cell);
+                }
+                if args.losses.iter().any(|&p| p > 0.0) {
+                    println!(
+                        "{:<16}  {:<8}  {:>5}  not run (no way to put loss under its multicast here)",
+                        "uftp", network, "p>0"
+                    );
+                }
             }
         }
     }
 
-    print_targets(&cells, &refs, segments);
+    print_targets(&cells, &refs, segments, ctx.is_some(), uftp);
     Ok(())
 }
 
-/// Prints the target ratios of issue 7 that this run can compute.
-fn print_targets(cells: &[ArqCell], refs: &[Reference], segments: u64) {
-    let find =
-        |mode: &str, loss: f64, n: usize| cells.iter().find(|c| c.mode == mode && c.loss == loss && c.n == n);
+/// One in-process loopback transfer of the grid.
+async fn loopback_cell(
+    spec: &CellSpec,
+    base: &SenderConfig,
+    input: &Path,
+    dir: &Path,
+    size: u64,
+) -> Result<ArqCell> {
+    let lspec = LoopbackSpec {
+        n: spec.n,
+        port: 0,
+        loss: spec.loss,
+        seed: spec.seed,
+        sender: SenderConfig { mode: spec.mode, ..base.clone() },
+        linger: Duration::from_millis(100),
+        idle_timeout: Some(Duration::from_secs(30)),
+    };
+    let client = verified_transfer(&lspec, input, dir, &spec.label()).await?;
+    Ok(ArqCell {
+        mode: mode_name(spec.mode),
+        network: LOOPBACK,
+        loss: spec.loss,
+        n: spec.n,
+        secs: Some(client.delay_secs()),
+        wall: None,
+        goodput_mb_per_sec: Some(mb_per_sec(size, client.delay_secs())),
+        retransmissions: Some(client.totals.retransmissions),
+        timeouts: Some(client.totals.timeouts),
+    })
+}
+
+/// Prints the target ratios of issue 7 that this run can compute, per network.
+fn print_targets(cells: &[ArqCell], refs: &[Reference], segments: u64, netns: bool, uftp: bool) {
+    let find = |net: &str, mode: &str, loss: f64, n: usize| {
+        cells.iter().find(|c| c.network == net && c.mode == mode && c.loss == loss && c.n == n)
+    };
+    let secs = |c: &ArqCell| c.secs.unwrap_or(f64::INFINITY);
+    let goodput = |c: &ArqCell| c.goodput_mb_per_sec.unwrap_or(0.0);
     let sr = mode_name(Mode::SelectiveRepeat { window: 1 });
     let saw = mode_name(Mode::StopAndWait);
     println!();
     println!("Targets of issue 7, from this run:");
-    // 1. SR p = 0, n = 3 vs the raw blast to 3 receivers.
-    match (find(sr, 0.0, 3), refs.iter().find(|r| r.n == 3)) {
-        (Some(c), Some(r)) => {
-            let ratio = r.blast.secs / c.secs;
+    let mut networks: Vec<&str> = refs.iter().map(|r| r.network).collect();
+    networks.dedup();
+    for net in networks {
+        let net_refs: Vec<&Reference> = refs.iter().filter(|r| r.network == net).collect();
+        // 1. SR p = 0, n = 3 vs the raw blast to 3 receivers.
+        match (find(net, sr, 0.0, 3), net_refs.iter().find(|r| r.n == 3)) {
+            (Some(c), Some(r)) => {
+                let ratio = r.blast.secs / secs(c);
+                println!(
+                    "  [{net}] selective repeat p=0 n=3 vs raw UDP blast n=3: {:.3} s vs {:.3} s = {:.0}% of \
+                     the blast rate (target >= 80%): {}",
+                    secs(c),
+                    r.blast.secs,
+                    ratio * 100.0,
+                    verdict(ratio >= 0.8)
+                );
+            }
+            _ => println!(
+                "  [{net}] selective repeat p=0 n=3 vs raw blast: not measured (p = 0, n = 3 not in the grid)"
+            ),
+        }
+        // 2. SR p = 0.05 keeps half its p = 0 goodput (judged at n = 3; other n shown).
+        let mut any = false;
+        for r in &net_refs {
+            if let (Some(c0), Some(c5)) = (find(net, sr, 0.0, r.n), find(net, sr, 0.05, r.n)) {
+                any = true;
+                let ratio = goodput(c5) / goodput(c0).max(f64::MIN_POSITIVE);
+                println!(
+                    "  [{net}] selective repeat p=0.05 vs p=0, n={}: {:.2} vs {:.2} MB/s = {:.0}% (target >= \
+                     50%): {}",
+                    r.n,
+                    goodput(c5),
+                    goodput(c0),
+                    ratio * 100.0,
+                    verdict(ratio >= 0.5)
+                );
+            }
+        }
+        if !any {
             println!(
-                "  selective repeat p=0 n=3 vs raw UDP blast n=3: {:.3} s vs {:.3} s = {:.0}% of the blast \
-                 rate (target >= 80%): {}",
-                c.secs,
-                r.blast.secs,
-                ratio * 100.0,
-                verdict(ratio >= 0.8)
+                "  [{net}] selective repeat p=0.05 vs p=0: not measured (both loss rates needed in the grid)"
             );
         }
-        _ => println!("  selective repeat p=0 n=3 vs raw blast: not measured (p = 0, n = 3 not in the grid)"),
-    }
-    // 2. SR p = 0.05 keeps half its p = 0 goodput (judged at n = 3; other n shown).
-    let mut any = false;
-    for r in refs {
-        if let (Some(c0), Some(c5)) = (find(sr, 0.0, r.n), find(sr, 0.05, r.n)) {
-            any = true;
-            let ratio = c5.goodput_mb_per_sec / c0.goodput_mb_per_sec.max(f64::MIN_POSITIVE);
-            println!(
-                "  selective repeat p=0.05 vs p=0, n={}: {:.2} vs {:.2} MB/s = {:.0}% (target >= 50%): {}",
-                r.n,
-                c5.goodput_mb_per_sec,
-                c0.goodput_mb_per_sec,
-                ratio * 100.0,
-                verdict(ratio >= 0.5)
-            );
+        // 3. Stop-and-wait p = 0 within 1.3x of the ping-pong floor.
+        let mut any = false;
+        for r in &net_refs {
+            if let Some(c) = find(net, saw, 0.0, r.n) {
+                any = true;
+                let floor_thr = r.rtt_threads * (segments + 1) as f64;
+                let thr = format!(
+                    "{:.2}x the blocking-threads floor {:.3} s: {}",
+                    secs(c) / floor_thr,
+                    floor_thr,
+                    verdict(secs(c) <= 1.3 * floor_thr)
+                );
+                match r.rtt_tokio {
+                    Some(rtt) => {
+                        let floor_tok = rtt * (segments + 1) as f64;
+                        println!(
+                            "  [{net}] stop-and-wait p=0 n={} vs ping-pong floor: {:.3} s = {:.2}x the \
+                             same-runtime (tokio) floor {:.3} s: {}; {thr} (target <= 1.3x)",
+                            r.n,
+                            secs(c),
+                            secs(c) / floor_tok,
+                            floor_tok,
+                            verdict(secs(c) <= 1.3 * floor_tok),
+                        );
+                    }
+                    None => println!(
+                        "  [{net}] stop-and-wait p=0 n={} vs ping-pong floor: {:.3} s = {thr} (target <= 1.3x)",
+                        r.n,
+                        secs(c)
+                    ),
+                }
+            }
+        }
+        if !any {
+            println!("  [{net}] stop-and-wait vs ping-pong floor: not measured (p = 0 not in the grid)");
         }
     }
-    if !any {
-        println!("  selective repeat p=0.05 vs p=0: not measured (both loss rates needed in the grid)");
-    }
-    // 3. Stop-and-wait p = 0 within 1.3x of the ping-pong floor.
-    let mut any = false;
-    for r in refs {
-        if let Some(c) = find(saw, 0.0, r.n) {
-            any = true;
-            let floor_tok = r.rtt_tokio * (segments + 1) as f64;
-            let floor_thr = r.rtt_threads * (segments + 1) as f64;
+    // 4. SR n = 3 on the namespaced network beats uftp in wall time (whole command).
+    match (find(NETNS, sr, 0.0, 3), find(NETNS, "uftp", 0.0, 3)) {
+        (Some(c), Some(u)) => {
+            let (w, wu) = (c.wall.unwrap_or(f64::INFINITY), u.wall.unwrap_or(0.0));
             println!(
-                "  stop-and-wait p=0 n={} vs ping-pong floor: {:.3} s = {:.2}x the same-runtime (tokio) floor \
-                 {:.3} s: {}; {:.2}x the blocking-threads floor {:.3} s: {} (target <= 1.3x)",
-                r.n,
-                c.secs,
-                c.secs / floor_tok,
-                floor_tok,
-                verdict(c.secs <= 1.3 * floor_tok),
-                c.secs / floor_thr,
-                floor_thr,
-                verdict(c.secs <= 1.3 * floor_thr)
+                "  [netns] selective repeat p=0 n=3 vs uftp, whole command start to exit: p2mpclient {:.3} s \
+                 vs uftp {:.3} s = {:.2}x (target: less wall time than uftp): {}",
+                w,
+                wu,
+                w / wu.max(f64::MIN_POSITIVE),
+                verdict(w < wu)
             );
         }
+        _ if !netns => println!(
+            "  selective repeat vs uftp on the namespaced network: not measured (no namespaced network in this \
+             run: --network netns|both)"
+        ),
+        _ if !uftp => println!("  selective repeat vs uftp on the namespaced network: not measured (uftp not installed)"),
+        _ => println!("  selective repeat vs uftp on the namespaced network: not measured (p = 0, n = 3 not in the grid)"),
     }
-    if !any {
-        println!("  stop-and-wait vs ping-pong floor: not measured (p = 0 not in the grid)");
-    }
-    println!(
-        "  selective repeat vs uftp on the namespaced network: not measured (no namespaces or uftp here)"
-    );
 }

@@ -1,0 +1,55 @@
+//! `p2mp bench --arq --network netns` end to end on a small file: p2mpserver and p2mpclient
+//! processes in the test namespaces, one verified row per mode beside the loopback-free
+//! references. Skips (passes, with a message on stderr) where namespaces cannot be made.
+#![cfg(target_os = "linux")]
+
+use p2mp_native::netns::TestNet;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const P2MP: &str = env!("CARGO_BIN_EXE_p2mp");
+const LIMIT: Duration = Duration::from_secs(180);
+
+#[test]
+fn netns_bench_prints_one_verified_row_per_mode() {
+    if let Err(e) = TestNet::create(1) {
+        eprintln!("skipped: {e}");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let out_path = dir.path().join("stdout");
+    let err_path = dir.path().join("stderr");
+    let mut child = Command::new(P2MP)
+        .args(["bench", "--arq", "--network", "netns", "--size", "200000", "--ns", "2"])
+        .args(["--losses", "0.05", "--window", "16"])
+        .stdin(Stdio::null())
+        .stdout(std::fs::File::create(&out_path).unwrap())
+        .stderr(std::fs::File::create(&err_path).unwrap())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if start.elapsed() > LIMIT {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("p2mp bench --arq --network netns did not finish within {LIMIT:?}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let out = std::fs::read_to_string(&out_path).unwrap();
+    let err = std::fs::read_to_string(&err_path).unwrap();
+    assert!(status.success(), "{out}\n{err}");
+    assert!(!out.contains("loopback "), "only the namespaced network was asked for:\n{out}");
+    for mode in ["stop-and-wait", "go-back-n", "selective-repeat"] {
+        let rows: Vec<&str> = out.lines().filter(|l| l.starts_with(mode)).collect();
+        assert_eq!(rows.len(), 1, "one {mode} row expected:\n{out}");
+        assert!(rows[0].contains(" netns "), "{mode} row not on netns:\n{out}");
+        assert!(rows[0].ends_with("2/2 ok"), "{mode} copies not verified:\n{out}");
+    }
+    let reference: Vec<&str> = out.lines().filter(|l| l.trim_start().starts_with("2  netns")).collect();
+    assert_eq!(reference.len(), 1, "one netns reference row for n = 2 expected:\n{out}");
+    assert!(out.contains("[netns] selective repeat p=0.05 vs p=0"), "{out}");
+}
