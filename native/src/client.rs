@@ -1,6 +1,7 @@
 //! The client (sender) driver: a [`p2mp_core::Sender`] on a tokio UDP socket, reading the file
 //! on demand.
 
+use crate::batch::{BatchSocket, IoMode, RxBatch, TxBatch};
 use crate::clock::Clock;
 use crate::console::Console;
 use crate::error::{NativeError, Result};
@@ -11,10 +12,14 @@ use crate::trace_file::TraceFile;
 use p2mp_core::{AnySender, EventKind, Node, SenderConfig};
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use tokio::net::UdpSocket;
 
-/// Largest datagram we ever read.
-const RECV_BUF: usize = 65_536;
+/// Receive buffers per batch: ACKs from many receivers arrive together (each a GRO train on
+/// Linux).
+const RECV_SLOTS: usize = 32;
+
+/// Datagrams queued for GSO before they are sent even if the core has more (bounds the batch
+/// memory: 8 receivers x a window of 64 is 512).
+const FLUSH_AT: usize = 1024;
 
 /// What a client needs to run.
 #[derive(Clone, Debug)]
@@ -34,7 +39,7 @@ pub struct ClientConfig {
 /// A client with its file open, configuration validated and socket bound.
 #[derive(Debug)]
 pub struct Client {
-    socket: UdpSocket,
+    socket: BatchSocket,
     local_addr: SocketAddr,
     cfg: ClientConfig,
     source: SourceFile,
@@ -56,6 +61,7 @@ impl Client {
         let bind = cfg.bind.unwrap_or_else(|| net::wildcard_for(first));
         let socket = net::bind(bind).await?;
         let local_addr = socket.local_addr().map_err(NativeError::Network)?;
+        let socket = BatchSocket::new(socket, IoMode::from_env()).map_err(NativeError::Network)?;
         let trace = TraceFile::create(cfg.trace_file.as_deref(), Node::Client, local_addr)?;
         Ok(Client { socket, local_addr, cfg, source, trace, console })
     }
@@ -63,6 +69,12 @@ impl Client {
     /// The local socket address.
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
+    }
+
+    /// Uses `mode` for socket I/O instead of the one `P2MP_IO` chose (see [`crate::batch`]).
+    pub fn with_io(mut self, mode: IoMode) -> Result<Self> {
+        self.socket.set_mode(mode).map_err(NativeError::Network)?;
+        Ok(self)
     }
 
     /// Streams the trace live through `live` (see [`crate::publish`]); never slows the transfer.
@@ -87,8 +99,12 @@ impl Client {
         self.trace.clock_started();
         let mut sender =
             AnySender::new(self.cfg.sender.clone(), &self.cfg.receivers, self.source.len(), clock.now())?;
-        let mut rx_buf = vec![0u8; RECV_BUF];
+        let mut rx = RxBatch::new(RECV_SLOTS);
         let mut tx_buf: Vec<u8> = Vec::with_capacity(self.cfg.sender.mss + 128);
+        let mut batch = TxBatch::new();
+        // A dead or unreachable receiver is the core's business (it times out and is declared
+        // failed), never a reason to stop the others' transfer.
+        let tolerate = |e: &std::io::Error| net::is_transient(e) || is_per_destination(e);
         let mut send_errors = 0u64;
         let total = sender.segments();
         let mut shown = u64::MAX;
@@ -97,16 +113,27 @@ impl Client {
                 let data = self.source.read_at(req.offset, req.len)?;
                 sender.supply(req.seq, data)?;
             }
+            // With GSO, everything due goes into per-receiver trains first (the core emits
+            // segment k to every receiver, then k + 1...), then out in one send per train.
+            let gso = self.socket.max_segments() > 1;
             while let Some(t) = sender.poll_transmit(clock.now(), &mut tx_buf) {
                 let datagram = tx_buf.get(..t.size).unwrap_or(&[]);
-                if let Err(e) = self.socket.send_to(datagram, t.destination).await {
-                    // A dead or unreachable receiver is the core's business (it times out and
-                    // is declared failed), never a reason to stop the others' transfer.
-                    if !net::is_transient(&e) && !is_per_destination(&e) {
-                        return Err(NativeError::Network(e));
+                if gso {
+                    batch.push(usize::from(t.receiver), t.destination, datagram);
+                    if batch.len() >= FLUSH_AT {
+                        send_errors +=
+                            batch.flush(&self.socket, tolerate).await.map_err(NativeError::Network)?;
                     }
-                    send_errors += 1;
+                } else {
+                    send_errors += self
+                        .socket
+                        .send_segments(t.destination, datagram, t.size, tolerate)
+                        .await
+                        .map_err(NativeError::Network)?;
                 }
+            }
+            if !batch.is_empty() {
+                send_errors += batch.flush(&self.socket, tolerate).await.map_err(NativeError::Network)?;
             }
             while let Some(ev) = sender.poll_event() {
                 if let EventKind::TimerFired { field, .. } = ev.kind {
@@ -124,10 +151,12 @@ impl Client {
             }
             let deadline = sender.poll_timeout();
             tokio::select! {
-                r = self.socket.recv_from(&mut rx_buf) => match r {
-                    Ok((n, from)) => {
-                        let data = rx_buf.get(..n).unwrap_or(&[]);
-                        sender.handle_datagram(clock.now(), from, data, None);
+                r = self.socket.recv(&mut rx) => match r {
+                    Ok(()) => {
+                        let now = clock.now();
+                        for (from, data) in rx.datagrams() {
+                            sender.handle_datagram(now, from, data, None);
+                        }
                     }
                     Err(e) if net::is_transient(&e) => {}
                     Err(e) => return Err(NativeError::Network(e)),

@@ -9,6 +9,7 @@
 //!   ceiling and ping-pong floor for `p2mp bench --arq`.
 //! - [`experiment_real`], [`plot_png`]: real transfers and PNG plots for `p2mp experiment`.
 //! - [`clock`], [`net`], [`delay`], [`units`]: time, address and delay plumbing, unit parsing.
+//! - [`batch`]: batched UDP I/O (GSO/GRO and `recvmmsg` on Linux, plain elsewhere).
 //! - [`hub`], [`publish`]: the live trace hub (`p2mp ui`) and streaming to it (`--trace`).
 //! - [`error`]: the crate's error type and exit statuses.
 //! - `netns` (Linux): the namespaced test network (sender and receivers on a bridge).
@@ -16,6 +17,7 @@
 #![warn(missing_docs)]
 
 pub mod app;
+pub mod batch;
 pub mod blast;
 pub mod cli;
 pub mod client;

@@ -1,6 +1,7 @@
 //! The server (receiver) driver: a [`p2mp_core::Receiver`] on a tokio UDP socket, writing the
 //! file through a [`PartialFile`].
 
+use crate::batch::{BatchSocket, IoMode, RxBatch, TxBatch};
 use crate::clock::Clock;
 use crate::console::Console;
 use crate::delay::DelayLine;
@@ -15,10 +16,9 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::net::UdpSocket;
 
-/// Largest datagram we ever read (a UDP payload is at most 65507 bytes).
-const RECV_BUF: usize = 65_536;
+/// Receive buffers per batch (each holds a datagram, or a GRO train of up to 64 on Linux).
+const RECV_SLOTS: usize = 8;
 
 /// What a server needs to run.
 #[derive(Clone, Debug)]
@@ -61,7 +61,7 @@ pub struct ServerSummary {
 /// A bound server, ready to [`Server::run`].
 #[derive(Debug)]
 pub struct Server {
-    socket: UdpSocket,
+    socket: BatchSocket,
     local_addr: SocketAddr,
     cfg: ServerConfig,
     receiver: Receiver,
@@ -78,6 +78,7 @@ impl Server {
         let receiver = Receiver::new(cfg.receiver.clone())?;
         let socket = net::bind(cfg.bind).await?;
         let local_addr = socket.local_addr().map_err(NativeError::Network)?;
+        let socket = BatchSocket::new(socket, IoMode::from_env()).map_err(NativeError::Network)?;
         let output = PartialFile::create(&cfg.output)?;
         let trace =
             TraceFile::create(cfg.trace_file.as_deref(), Node::Server(cfg.receiver.index), local_addr)?;
@@ -113,26 +114,37 @@ impl Server {
     async fn drive(&mut self) -> Result<ServerSummary> {
         let clock = Clock::start();
         self.trace.clock_started();
-        let mut rx_buf = vec![0u8; RECV_BUF];
+        let mut rx = RxBatch::new(RECV_SLOTS);
         let mut tx_buf: Vec<u8> = Vec::with_capacity(128);
+        let mut batch = TxBatch::new();
         let mut peer = None;
         let mut send_errors = 0u64;
         let delay_line = if self.reply_delay.is_zero() {
             None
         } else {
-            Some(DelayLine::spawn(&self.socket, self.reply_delay)?)
+            Some(DelayLine::spawn(self.socket.socket(), self.reply_delay)?)
         };
         loop {
-            // Replies first: the ACK goes out before the payload is written.
+            // Replies first: the ACKs of a received batch go out (as one GSO train where the
+            // platform has it) before its payload is written.
+            let gso = self.socket.max_segments() > 1;
             while let Some(t) = self.receiver.poll_transmit(clock.now(), &mut tx_buf) {
+                let reply = tx_buf.get(..t.size).unwrap_or(&[]);
                 if let Some(line) = &delay_line {
-                    line.push(&tx_buf[..t.size], t.destination);
-                } else if let Err(e) = self.socket.send_to(&tx_buf[..t.size], t.destination).await {
-                    if !net::is_transient(&e) {
-                        return Err(NativeError::Network(e));
-                    }
-                    send_errors += 1;
+                    line.push(reply, t.destination);
+                } else if gso {
+                    batch.push(0, t.destination, reply);
+                } else {
+                    send_errors += self
+                        .socket
+                        .send_segments(t.destination, reply, t.size, net::is_transient)
+                        .await
+                        .map_err(NativeError::Network)?;
                 }
+            }
+            if !batch.is_empty() {
+                send_errors +=
+                    batch.flush(&self.socket, net::is_transient).await.map_err(NativeError::Network)?;
             }
             let mut closed = false;
             while let Some(out) = self.receiver.poll_output() {
@@ -168,10 +180,12 @@ impl Server {
             }
             let deadline = self.receiver.poll_timeout();
             tokio::select! {
-                r = self.socket.recv_from(&mut rx_buf) => match r {
-                    Ok((n, from)) => {
-                        let data = rx_buf.get(..n).unwrap_or(&[]);
-                        self.receiver.handle_datagram(clock.now(), from, data, None);
+                r = self.socket.recv(&mut rx) => match r {
+                    Ok(()) => {
+                        let now = clock.now();
+                        for (from, data) in rx.datagrams() {
+                            self.receiver.handle_datagram(now, from, data, None);
+                        }
                     }
                     Err(e) if net::is_transient(&e) => {}
                     Err(e) => return Err(NativeError::Network(e)),
@@ -204,6 +218,12 @@ impl Server {
     pub fn with_reply_delay(mut self, delay: Duration) -> Self {
         self.reply_delay = delay;
         self
+    }
+
+    /// Uses `mode` for socket I/O instead of the one `P2MP_IO` chose (see [`crate::batch`]).
+    pub fn with_io(mut self, mode: IoMode) -> Result<Self> {
+        self.socket.set_mode(mode).map_err(NativeError::Network)?;
+        Ok(self)
     }
 
     /// Replaces where the server prints its loss lines.
