@@ -54,9 +54,9 @@ pub(super) struct Ctx {
     client: PathBuf,
     dir: PathBuf,
     /// Mean cost of `ip netns exec NS true`, seconds (part of every wall time here).
-    pub exec_overhead: f64,
+    exec_overhead: f64,
     /// Warnings to print (stale binaries).
-    pub warnings: Vec<String>,
+    warnings: Vec<String>,
 }
 
 /// Children killed when dropped, however the bench ends.
@@ -190,6 +190,11 @@ impl Ctx {
             exec_overhead: exec.as_secs_f64() / 5.0,
             warnings,
         })
+    }
+
+    /// Warnings to print before measuring (e.g. stale node binaries).
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
     }
 
     /// One line on what the network is.
