@@ -58,9 +58,20 @@ impl Client {
                 "receivers mix IPv4 and IPv6 addresses; give --bind to choose the socket's family",
             ));
         }
+        if cfg.sender.multicast.is_some() && !cfg.receivers.iter().all(SocketAddr::is_ipv4) {
+            return Err(NativeError::usage("--multicast is IPv4 only: give the receivers' IPv4 addresses"));
+        }
         let bind = cfg.bind.unwrap_or_else(|| net::wildcard_for(first));
         let socket = net::bind(bind).await?;
         let local_addr = socket.local_addr().map_err(NativeError::Network)?;
+        if cfg.sender.multicast.is_some() {
+            // Out of the interface of the address bound to, if one was given.
+            let interface = match local_addr.ip() {
+                std::net::IpAddr::V4(ip) if !ip.is_unspecified() => Some(ip),
+                _ => None,
+            };
+            crate::multicast::configure_sender(&socket, crate::multicast::DEFAULT_TTL, interface)?;
+        }
         let socket = BatchSocket::new(socket, IoMode::from_env()).map_err(NativeError::Network)?;
         let trace = TraceFile::create(cfg.trace_file.as_deref(), Node::Client, local_addr)?;
         Ok(Client { socket, local_addr, cfg, source, trace, console })
@@ -74,6 +85,16 @@ impl Client {
     /// Uses `mode` for socket I/O instead of the one `P2MP_IO` chose (see [`crate::batch`]).
     pub fn with_io(mut self, mode: IoMode) -> Result<Self> {
         self.socket.set_mode(mode).map_err(NativeError::Network)?;
+        Ok(self)
+    }
+
+    /// Multicast DATA leaves with time-to-live `ttl` (default [`crate::multicast::DEFAULT_TTL`])
+    /// through the interface whose address is `interface` (default: the bound address's, else
+    /// the routing table's choice). No effect without `SenderConfig::multicast`.
+    pub fn with_multicast_options(self, ttl: u32, interface: Option<std::net::Ipv4Addr>) -> Result<Self> {
+        if self.cfg.sender.multicast.is_some() {
+            crate::multicast::configure_sender(self.socket.socket(), ttl, interface)?;
+        }
         Ok(self)
     }
 

@@ -9,6 +9,7 @@
 //!   ceiling and ping-pong floor for `p2mp bench --arq`.
 //! - [`experiment_real`], [`plot_png`]: real transfers and PNG plots for `p2mp experiment`.
 //! - [`clock`], [`net`], [`delay`], [`units`]: time, address and delay plumbing, unit parsing.
+//! - [`multicast`]: IPv4 multicast group parsing, sender options and receivers' membership.
 //! - [`batch`]: batched UDP I/O (GSO/GRO and `recvmmsg` on Linux, plain elsewhere).
 //! - [`hub`], [`publish`]: the live trace hub (`p2mp ui`) and streaming to it (`--trace`).
 //! - [`error`]: the crate's error type and exit statuses.
@@ -29,6 +30,7 @@ pub mod experiment_real;
 pub mod hub;
 pub mod impair;
 pub mod loopback;
+pub mod multicast;
 pub mod net;
 #[cfg(target_os = "linux")]
 pub mod netns;

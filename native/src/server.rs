@@ -70,6 +70,8 @@ pub struct Server {
     console: Console,
     received: Arc<AtomicU64>,
     reply_delay: Duration,
+    /// A socket of its own for multicast DATA, when the unicast one cannot hear the group.
+    group: Option<tokio::net::UdpSocket>,
 }
 
 impl Server {
@@ -92,6 +94,7 @@ impl Server {
             console,
             received: Arc::new(AtomicU64::new(0)),
             reply_delay: Duration::ZERO,
+            group: None,
         })
     }
 
@@ -115,6 +118,7 @@ impl Server {
         let clock = Clock::start();
         self.trace.clock_started();
         let mut rx = RxBatch::new(RECV_SLOTS);
+        let mut group_buf = vec![0u8; if self.group.is_some() { 65_536 } else { 0 }];
         let mut tx_buf: Vec<u8> = Vec::with_capacity(128);
         let mut batch = TxBatch::new();
         let mut peer = None;
@@ -190,6 +194,16 @@ impl Server {
                     Err(e) if net::is_transient(&e) => {}
                     Err(e) => return Err(NativeError::Network(e)),
                 },
+                // Multicast DATA on its own socket: the receiver keys on the source address,
+                // the client's unicast one either way.
+                r = crate::multicast::recv(self.group.as_ref(), &mut group_buf) => match r {
+                    Ok((n, from)) => {
+                        let data = group_buf.get(..n).unwrap_or(&[]);
+                        self.receiver.handle_datagram(clock.now(), from, data, None);
+                    }
+                    Err(e) if net::is_transient(&e) => {}
+                    Err(e) => return Err(NativeError::Network(e)),
+                },
                 () = clock.sleep_until(deadline) => self.receiver.handle_timeout(clock.now()),
             }
         }
@@ -223,6 +237,21 @@ impl Server {
     /// Uses `mode` for socket I/O instead of the one `P2MP_IO` chose (see [`crate::batch`]).
     pub fn with_io(mut self, mode: IoMode) -> Result<Self> {
         self.socket.set_mode(mode).map_err(NativeError::Network)?;
+        Ok(self)
+    }
+
+    /// Also receives the DATA a client sends to multicast `group` (`--multicast`), joined on the
+    /// interface whose address is `interface` (0.0.0.0: the OS's choice), while still taking
+    /// unicast on its own address and replying from it (see [`crate::multicast`]).
+    pub fn with_multicast(mut self, group: SocketAddr, interface: std::net::Ipv4Addr) -> Result<Self> {
+        let SocketAddr::V4(g) = group else {
+            return Err(p2mp_core::Error::BadMulticastGroup(group).into());
+        };
+        if crate::multicast::receives_group(self.local_addr, group) {
+            crate::multicast::join(self.socket.socket(), *g.ip(), interface)?;
+        } else {
+            self.group = Some(crate::multicast::bind_group(group, interface)?);
+        }
         Ok(self)
     }
 

@@ -57,6 +57,19 @@ pub struct ClientArgs {
     /// Local address to send from (IP, or IP:port); default: any address, any port.
     #[arg(long, value_name = "ADDR")]
     pub bind: Option<String>,
+    /// Send each DATA once to this IPv4 multicast group (224.0.0.0/4), which the servers joined
+    /// with `p2mpserver --multicast`; PORT defaults to the servers' port. ACKs and FINs stay
+    /// unicast; a segment is resent to the group when at least two and more than half of the
+    /// live servers miss it, else to each by unicast. Binary dialect only.
+    #[arg(long, value_name = "GROUP[:PORT]")]
+    pub multicast: Option<String>,
+    /// Time-to-live of multicast DATA (1: the local network only).
+    #[arg(long, value_name = "N", default_value_t = crate::multicast::DEFAULT_TTL)]
+    pub multicast_ttl: u32,
+    /// IPv4 address of the interface multicast DATA leaves by (default: that of --bind, else
+    /// the routing table's choice).
+    #[arg(long, value_name = "ADDR")]
+    pub interface: Option<String>,
     /// Print the summary as JSON on stdout (timeout lines then go to stderr).
     #[arg(long)]
     pub json: bool,
@@ -112,7 +125,11 @@ impl ClientArgs {
             max_timeouts: self.max_timeouts,
             mode: self.mode.with_window(self.window),
             rate_bps: self.rate,
-            multicast: None,
+            multicast: self
+                .multicast
+                .as_deref()
+                .map(|g| crate::multicast::parse_group(g, pos.port))
+                .transpose()?,
         };
         let source = SourceFile::open(&pos.file)?;
         sender.validate(source.len())?;
@@ -139,7 +156,9 @@ async fn send(args: ClientArgs) -> Result<()> {
     } else {
         Console::stdout().with_progress_if_terminal()
     };
-    let client = Client::prepare(cfg, console).await?;
+    let interface = args.interface.as_deref().map(crate::multicast::parse_interface).transpose()?;
+    let client =
+        Client::prepare(cfg, console).await?.with_multicast_options(args.multicast_ttl, interface)?;
     let (client, publisher) = match live {
         Some(target) => {
             let (p, h) = crate::publish::Publisher::start(target);

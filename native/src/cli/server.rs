@@ -7,6 +7,7 @@ use crate::net;
 use crate::server::{Server, ServerConfig};
 use clap::Parser;
 use p2mp_core::ReceiverConfig;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -29,6 +30,15 @@ pub struct ServerArgs {
     /// IP address to listen on (e.g. 127.0.0.2 to run several servers on one machine).
     #[arg(long, value_name = "ADDR", default_value = "0.0.0.0")]
     pub bind: String,
+    /// Also receive the DATA a `p2mpclient --multicast` sends to this IPv4 multicast group
+    /// (PORT defaults to the server's port), while still taking unicast on its own address.
+    /// One server per host on the wildcard address; with --bind IP several can share a host.
+    #[arg(long, value_name = "GROUP[:PORT]")]
+    pub multicast: Option<String>,
+    /// IPv4 address of the interface to join the multicast group on (default: that of --bind,
+    /// else the routing table's choice).
+    #[arg(long, value_name = "ADDR")]
+    pub interface: Option<String>,
     /// Wire dialect: binary (default) or text (the original Python scripts' framing).
     #[arg(long, value_enum, default_value_t = Wire::Binary)]
     pub wire: Wire,
@@ -102,7 +112,11 @@ async fn serve(args: ServerArgs) -> Result<()> {
     } else {
         Console::stdout()
     };
-    let server = Server::bind(cfg, console.clone()).await?.with_reply_delay(args.delay);
+    let multicast = args.multicast(&cfg)?;
+    let mut server = Server::bind(cfg, console.clone()).await?.with_reply_delay(args.delay);
+    if let Some((group, interface)) = multicast {
+        server = server.with_multicast(group, interface)?;
+    }
     let (server, publisher) = match live {
         Some(target) => {
             let (p, h) = crate::publish::Publisher::start(target);
@@ -134,6 +148,21 @@ async fn serve(args: ServerArgs) -> Result<()> {
 }
 
 impl ServerArgs {
+    /// The multicast group to join and the interface to join it on, if `--multicast` was given.
+    pub fn multicast(&self, cfg: &ServerConfig) -> Result<Option<(SocketAddr, Ipv4Addr)>> {
+        let Some(group) = self.multicast.as_deref() else { return Ok(None) };
+        if matches!(self.wire, Wire::Text) {
+            return Err(NativeError::usage("--multicast uses the binary dialect (not --wire text)"));
+        }
+        let group = crate::multicast::parse_group(group, cfg.bind.port())?;
+        let interface = match (self.interface.as_deref(), cfg.bind.ip()) {
+            (Some(i), _) => crate::multicast::parse_interface(i)?,
+            (None, IpAddr::V4(ip)) => ip,
+            (None, IpAddr::V6(_)) => Ipv4Addr::UNSPECIFIED,
+        };
+        Ok(Some((group, interface)))
+    }
+
     fn wire_name(&self) -> &'static str {
         match self.wire {
             Wire::Binary => "binary",
