@@ -16,8 +16,6 @@
 //! Which datagrams those tosses fall on depends on the scheme (a window sends more, and in
 //! another order), so the same seed does not mean the same segments are lost. See
 //! [`HELD_EQUAL`].
-//!
-//! [`SimDriver`]: crate::sim_source::SimDriver
 
 use crate::geometry::fmt_micros;
 use crate::player::{speed_label, Action, Player, Source, SPEEDS, SPEED_MAX, SPEED_REAL_TIME};
@@ -60,8 +58,9 @@ pub fn scheme_params(base: &SimParams, mode: Mode) -> SimParams {
     SimParams { mode, compare: false, ..base.clone() }
 }
 
-/// One line of the comparison table: a finished run's totals as the simulator reported them
-/// (its [`TransferTotals`]), and the DATA and ACK datagrams counted in its trace.
+/// One line of the comparison table: a run's totals as the simulator's sender reported them
+/// when the transfer ended (the [`TransferTotals`] of its `TransferEnd` event), and the DATA
+/// and ACK datagrams sent up to then, counted in its trace.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Row {
     /// The scheme.
@@ -76,7 +75,7 @@ pub struct Row {
     pub retransmissions: u64,
     /// Timer expiries.
     pub timeouts: u64,
-    /// ACKs the servers sent.
+    /// ACKs the servers sent up to the end of the transfer.
     pub acks: u64,
     /// Receivers that acknowledged the end of file.
     pub finished: u16,
@@ -99,8 +98,22 @@ pub fn count_sends(events: &[TraceEvent]) -> (u64, u64) {
     (data, acks)
 }
 
+/// Where the transfer's end is in `events` (searching from index `from`): its index and the
+/// sender's totals.
+pub fn find_end(events: &[TraceEvent], from: usize) -> Option<(usize, &TransferTotals)> {
+    events.iter().enumerate().skip(from).find_map(|(i, e)| match &e.kind {
+        EventKind::TransferEnd { totals } => Some((i, totals)),
+        _ => None,
+    })
+}
+
 impl Row {
-    /// The row of a run that ended with `totals` and recorded `events`.
+    /// The row of a run whose trace is `events`, once it holds the transfer's end.
+    pub fn from_trace(mode: Mode, events: &[TraceEvent]) -> Option<Self> {
+        find_end(events, 0).map(|(end, totals)| Row::new(mode, totals, &events[..end]))
+    }
+
+    /// The row of a run that ended with `totals`, `events` being its trace up to the end.
     pub fn new(mode: Mode, totals: &TransferTotals, events: &[TraceEvent]) -> Self {
         let (data_transmissions, acks) = count_sends(events);
         Row {
@@ -148,19 +161,21 @@ pub fn run_all(base: &SimParams) -> Result<Vec<Row>, String> {
             let p = scheme_params(base, mode);
             let mut d = SimDriver::new(p.config()?, p.drops.clone())?;
             let events = d.run_to_end().events;
-            Ok(Row::new(mode, &d.result().totals, &events))
+            Row::from_trace(mode, &events).ok_or_else(|| format!("{} never ended", scheme_title(mode)))
         })
         .collect()
 }
 
-/// One scheme's panel: its run as a player, and its table row once the run is over.
+/// One scheme's panel: its run as a player, and its table row once the transfer is over.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Panel {
     /// The scheme.
     pub mode: Mode,
     /// Its events, cursor and playhead (the playhead is the shared clock, held at the end).
     pub player: Player,
-    /// The totals, once the simulation of this scheme has ended.
+    /// When the transfer ended (microseconds), once the simulation has got that far.
+    pub end_at: Option<u64>,
+    /// The totals, from then on.
     pub row: Option<Row>,
 }
 
@@ -212,9 +227,9 @@ impl Panel {
         }
     }
 
-    /// Whether its simulation has computed everything (no more events will come).
-    pub fn complete(&self) -> bool {
-        self.player.horizon.is_none() && !self.player.is_empty()
+    /// Whether its transfer has ended (in what has been computed; the clock may be earlier).
+    pub fn ended(&self) -> bool {
+        self.end_at.is_some()
     }
 }
 
@@ -267,8 +282,6 @@ pub enum CompareAction {
     },
     /// New events of panel `.0`'s simulation.
     Extend(usize, Batch),
-    /// Panel `.0`'s simulation has ended with these totals.
-    Finished(usize, Row),
     /// Show (or clear) a message.
     Error(Option<String>),
     /// Start playing (from the start if everything has been shown).
@@ -306,21 +319,27 @@ impl Compare {
                     .map(|mode| {
                         let mut player = Player::default();
                         player.apply(Action::Open(Source::Simulated { label: scheme_title(mode) }));
-                        Panel { mode, player, row: None }
+                        Panel { mode, player, end_at: None, row: None }
                     })
                     .collect();
             }
             CompareAction::Extend(i, batch) => {
                 let Some(panel) = self.panels.get_mut(i) else { return };
+                let from = panel.player.len();
                 panel.player.apply(Action::Extend(batch));
+                if panel.row.is_none() {
+                    // Look for the end only among the new events (a trace can be long).
+                    let trace = panel.player.trace.clone();
+                    let trace = trace.borrow();
+                    let events = &trace.model.events;
+                    if let Some((end, totals)) = find_end(events, from) {
+                        panel.end_at = Some(events[end].t.total_micros());
+                        panel.row = Some(Row::new(panel.mode, totals, &events[..end]));
+                    }
+                }
                 if self.auto_window {
                     // Each player fits a window to its own path delay: take the widest.
                     self.window = self.panels.iter().map(|p| p.player.window).max().unwrap_or(self.window);
-                }
-            }
-            CompareAction::Finished(i, row) => {
-                if let Some(p) = self.panels.get_mut(i) {
-                    p.row = Some(row);
                 }
             }
             CompareAction::Error(e) => self.error = e,
@@ -378,25 +397,30 @@ impl Compare {
         self.sync();
     }
 
-    /// Every panel's window is the shared one, its playhead the clock (held at its end).
+    /// Every panel's window is the shared one, its playhead the clock, held at the end of its
+    /// transfer (so a finished panel keeps showing how it finished).
     fn sync(&mut self) {
         for p in &mut self.panels {
             p.player.window = self.window;
-            if p.player.playhead != self.clock || p.player.cursor != p.player.trace().count_until(self.clock)
-            {
-                p.player.apply(Action::SeekTime(self.clock));
+            let t = self.clock.min(p.end_at.unwrap_or(u64::MAX));
+            if p.player.playhead != t || p.player.cursor != p.player.trace().count_until(t) {
+                p.player.apply(Action::SeekTime(t));
             }
         }
     }
 
-    /// How far the clock may go: the furthest any panel has computed.
+    /// How far the clock may go: the last transfer's end once every transfer has ended, else
+    /// the furthest any panel has computed.
     pub fn t_end(&self) -> u64 {
-        self.panels.iter().map(|p| p.player.t_end()).max().unwrap_or(0)
+        match self.panels.iter().map(|p| p.end_at).collect::<Option<Vec<u64>>>() {
+            Some(ends) if !ends.is_empty() => ends.into_iter().max().unwrap_or(0),
+            _ => self.panels.iter().map(|p| p.player.t_end()).max().unwrap_or(0),
+        }
     }
 
-    /// Whether every panel's simulation is complete and the clock has shown all of it.
+    /// Whether every transfer has ended and the clock has shown all of them.
     pub fn at_end(&self) -> bool {
-        self.panels.iter().all(Panel::complete) && self.clock >= self.t_end()
+        self.panels.iter().all(Panel::ended) && self.clock >= self.t_end()
     }
 
     /// Whether there is nothing to show.

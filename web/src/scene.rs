@@ -192,10 +192,16 @@ pub fn marks(pen: &mut impl Pen, layout: &Layout, trace: &Trace, playhead: u64) 
         let label = format!("timer: {} left", fmt_micros(left));
         pen.text(&label, layout.x(playhead) + 6.0, band + 20.0, small, true, "#7a4d00");
     }
-    // Expiries: what fired, and who gets the retransmission.
+    // Expiries: what fired, and who gets the retransmission. Windowed schemes fire several
+    // timers within a few pixels: a label that would overprint the previous one is left out
+    // (its diamond stays).
+    let mut label_end = f64::NEG_INFINITY;
     for x in timeline.expiries_between(layout.from, layout.to.min(playhead)) {
         let px = layout.x(x.t);
         pen.diamond(px, yc, 7.0, 9.0, colour::TIMER);
+        if px + 9.0 < label_end {
+            continue;
+        }
         let to: Vec<String> = x.resend_to.iter().map(u16::to_string).collect();
         let mut label = format!("timeout #{}", x.seq.unwrap_or(x.field));
         if !to.is_empty() {
@@ -207,6 +213,8 @@ pub fn marks(pen: &mut impl Pen, layout: &Layout, trace: &Trace, playhead: u64) 
             label.push(')');
         }
         pen.text(&label, px + 9.0, band + 36.0, small, true, "#7a4d00");
+        // About 0.6 em per character of bold system-ui text.
+        label_end = px + 9.0 + label.chars().count() as f64 * small * 0.6;
     }
 
     // Receivers finished or failed: flags on their lanes.

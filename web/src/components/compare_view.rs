@@ -11,9 +11,7 @@
 //! [`PANEL_INTERVAL_MS`] while only time moves.
 
 use super::{use_frame_loop, Legend};
-use crate::compare::{
-    fmt_rate, scheme_params, scheme_title, schemes, Compare, CompareAction, Row, HELD_EQUAL,
-};
+use crate::compare::{fmt_rate, scheme_params, scheme_title, schemes, Compare, CompareAction, HELD_EQUAL};
 use crate::draw::Painter;
 use crate::geometry::fmt_micros;
 use crate::player::SPEED_MAX;
@@ -55,17 +53,6 @@ pub fn is_typing(e: &KeyboardEvent) -> bool {
 
 type Drivers = Rc<RefCell<Vec<Option<SimDriver>>>>;
 type Shared = Rc<RefCell<Compare>>;
-
-/// When panel `i`'s simulation has just ended, its row of totals for the table.
-fn finish_row(c: &Compare, drivers: &[Option<SimDriver>], i: usize) -> Option<Row> {
-    let d = drivers.get(i)?.as_ref()?;
-    let panel = c.panels.get(i)?;
-    if !d.is_done() || panel.row.is_some() {
-        return None;
-    }
-    let trace = panel.player.trace();
-    Some(Row::new(panel.mode, &d.result().totals, &trace.model.events))
-}
 
 /// Properties of [`CompareView`].
 #[derive(Properties, PartialEq)]
@@ -120,10 +107,6 @@ pub fn compare_view(props: &CompareViewProps) -> Html {
                     if let Some(d) = ds[i].as_mut().filter(|d| behind && !d.is_done()) {
                         let b = d.next_event();
                         dispatch.emit(CompareAction::Extend(i, b));
-                    }
-                    let row = finish_row(&store.borrow(), &ds, i);
-                    if let Some(row) = row {
-                        dispatch.emit(CompareAction::Finished(i, row));
                     }
                 }
             }
@@ -230,10 +213,6 @@ pub fn compare_view(props: &CompareViewProps) -> Html {
                     if let Some(b) = batch {
                         store.borrow_mut().apply(CompareAction::Extend(i, b));
                     }
-                    let row = finish_row(&store.borrow(), &ds, i);
-                    if let Some(row) = row {
-                        store.borrow_mut().apply(CompareAction::Finished(i, row));
-                    }
                 }
             }
             let t1 = now_ms();
@@ -260,7 +239,6 @@ pub fn compare_view(props: &CompareViewProps) -> Html {
     }
 
     let complete = {
-        let store = store.clone();
         let drivers = drivers.clone();
         let dispatch = dispatch.clone();
         let compute_note = compute_note.clone();
@@ -271,10 +249,6 @@ pub fn compare_view(props: &CompareViewProps) -> Html {
                 if let Some(d) = ds[i].as_mut().filter(|d| !d.is_done()) {
                     let b = d.run_to_end();
                     dispatch.emit(CompareAction::Extend(i, b));
-                }
-                let row = finish_row(&store.borrow(), &ds, i);
-                if let Some(row) = row {
-                    dispatch.emit(CompareAction::Finished(i, row));
                 }
             }
             compute_note.set(Some(format!("computed in {:.0} ms", now_ms() - t)));
@@ -315,7 +289,7 @@ pub fn compare_view(props: &CompareViewProps) -> Html {
     let empty = c.is_empty();
     let lanes = usize::from(props.params.receivers) + 1;
     let height = (lanes as f64 * 30.0 + 70.0).clamp(170.0, 440.0);
-    let computing = c.panels.iter().any(|p| !p.complete());
+    let computing = c.panels.iter().any(|p| !p.ended());
     let saw_delay = c.panels.first().and_then(|p| p.row.as_ref()).map(|r| r.delay_micros);
 
     html! {
