@@ -38,8 +38,10 @@ async fn count_frames(b: &Browser, secs: u64) -> Result<f64, String> {
              let last = performance.now(), start = 0; const ch = new MessageChannel(); \
              ch.port1.onmessage = () => { const b = performance.now() - start; window.__busy += b; \
                window.__worstBusy = Math.max(window.__worstBusy, b); }; \
+             window.__cmpJs = 0; \
              const f = (t) => { window.__frames++; window.__worst = Math.max(window.__worst, t - last); last = t; \
-               start = performance.now(); window.__loopJs += window.__frameMs || 0; ch.port2.postMessage(0); \
+               start = performance.now(); window.__loopJs += window.__frameMs || 0; \
+               window.__cmpJs += window.__cmpFrameMs || 0; ch.port2.postMessage(0); \
                requestAnimationFrame(f); }; requestAnimationFrame(f);",
             vec![],
         )
@@ -52,7 +54,8 @@ async fn count_frames(b: &Browser, secs: u64) -> Result<f64, String> {
         .execute(
             "return [window.__frames, window.__worst, window.__busy, window.__worstBusy, window.__loopJs, \
                      (window.__renders || 0) - window.__renders0, window.__drawMs || 0, window.__simMs || 0, \
-                     window.__wireMs || 0, window.__narrateMs || 0, window.__liveStrokes || 0];",
+                     window.__wireMs || 0, window.__narrateMs || 0, window.__liveStrokes || 0, \
+                     window.__cmpJs, window.__cmpDrawMs || 0, window.__cmpSimMs || 0];",
             vec![],
         )
         .await
@@ -75,6 +78,15 @@ async fn count_frames(b: &Browser, secs: u64) -> Result<f64, String> {
         f(8),
         f(9)
     );
+    if f(11) > 0.0 {
+        eprintln!(
+            "    compare view's own loop per frame: {:.1} ms on average (last: paint of the three panels {:.1} ms, \
+             simulate {:.1} ms)",
+            f(11) / frames,
+            f(12),
+            f(13)
+        );
+    }
     Ok(f(0) / secs)
 }
 
@@ -126,6 +138,41 @@ async fn in_browser_simulation_performance() {
             eprintln!("animation at 1x, 16 receivers, window {window}: {fps:.1} frames/s; {on_wire}");
         }
         b.screenshot("perf-16-receivers.png").await?;
+
+        // The compare view: the same 16 receivers under all three schemes at once, three
+        // panels painted every frame (stop-and-wait 16 on the wire, the windowed two 256 each),
+        // in a window tall enough to have all three on screen.
+        let tall = Browser::start(&driver, 1400, 1900).await?;
+        let q = "compare=1&n=16&p=0&cw=16&size=5000000&delay=200&rto=2000";
+        let compare = async {
+            tall.open(&server.url(&format!("/?{q}"))).await?;
+            tall.wait_for("#compare .compare-panel").await?;
+            tall.client
+                .execute("document.getElementById('compare-controls').scrollIntoView();", vec![])
+                .await
+                .map_err(|e| e.to_string())?;
+            tokio::time::sleep(Duration::from_millis(1500)).await;
+            let renders0 = tall.client.execute("return window.__cmpRenders || 0;", vec![]).await;
+            let t = Instant::now();
+            let fps = count_frames(&tall, 4).await?;
+            let renders1 = tall.client.execute("return window.__cmpRenders || 0;", vec![]).await;
+            let rate = match (renders0, renders1) {
+                (Ok(a), Ok(b)) => {
+                    (b.as_f64().unwrap_or(0.0) - a.as_f64().unwrap_or(0.0)) / t.elapsed().as_secs_f64()
+                }
+                _ => 0.0,
+            };
+            eprintln!(
+                "compare view at 1x, 16 receivers, window 16, three panels on screen: {fps:.1} frames/s; \
+                 view renders {rate:.1}/s; {}",
+                tall.text("#cmp-clock").await?
+            );
+            tall.screenshot("perf-compare-16-receivers.png").await?;
+            Ok::<(), String>(())
+        }
+        .await;
+        tall.close().await;
+        compare?;
 
         // Compute a 10 MB, n = 5 transfer with its full trace in the page.
         let q = "sim=1&n=5&size=10000000&p=0.05&rto=1000";

@@ -75,6 +75,7 @@ pub fn compare_view(props: &CompareViewProps) -> Html {
     let rendered = use_mut_ref(Compare::default);
     let rendered_at = use_mut_ref(|| 0.0f64);
     let compute_note = use_state(|| None::<String>);
+    let renders = use_mut_ref(|| 0u64);
 
     let dispatch: Callback<CompareAction> = {
         let store = store.clone();
@@ -227,10 +228,24 @@ pub fn compare_view(props: &CompareViewProps) -> Html {
             let t2 = now_ms();
             let c = store.borrow();
             let mut ps = painters.borrow_mut();
+            let (mut strokes, mut live, mut rebuilt) = (0, 0, 0);
             for ((panel, painter), node) in c.panels.iter().zip(ps.iter_mut()).zip(&canvases) {
                 if let Some(canvas) = node.cast::<HtmlCanvasElement>() {
-                    painter.paint(&canvas, &panel.player);
+                    if let Some(stats) = painter.paint(&canvas, &panel.player) {
+                        strokes += stats.strokes;
+                        live += stats.live;
+                        rebuilt += usize::from(stats.rebuilt);
+                    }
                 }
+            }
+            hook("__cmpStrokes", strokes as f64);
+            hook("__cmpLiveStrokes", live as f64);
+            if rebuilt > 0 {
+                let before = web_sys::window()
+                    .and_then(|w| js_sys::Reflect::get(&w, &"__cmpRebuilds".into()).ok())
+                    .and_then(|v| v.as_f64())
+                    .unwrap_or(0.0);
+                hook("__cmpRebuilds", before + rebuilt as f64);
             }
             hook("__cmpSimMs", t1 - t0);
             hook("__cmpDrawMs", now_ms() - t2);
@@ -258,6 +273,8 @@ pub fn compare_view(props: &CompareViewProps) -> Html {
     let snapshot = store.borrow().clone();
     *rendered.borrow_mut() = snapshot.clone();
     *rendered_at.borrow_mut() = now_ms();
+    *renders.borrow_mut() += 1;
+    hook("__cmpRenders", *renders.borrow() as f64);
     let c = &snapshot;
     let send = |a: CompareAction| {
         let d = ui_dispatch.clone();
