@@ -171,7 +171,10 @@ impl Client {
                 break;
             }
             let deadline = sender.poll_timeout();
+            // ACKs already queued are taken before a timer that expired meanwhile (the node
+            // was descheduled, or a batch took long): they may make that timeout spurious.
             tokio::select! {
+                biased;
                 r = self.socket.recv(&mut rx) => match r {
                     Ok(()) => {
                         let now = clock.now();

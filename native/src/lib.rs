@@ -6,7 +6,8 @@
 //! - [`cli`]: the `p2mpserver` and `p2mpclient` command lines; [`app`]: the `p2mp` tool.
 //! - [`console`], [`trace_file`], [`summary`]: what the nodes print and record.
 //! - [`loopback`]: in-process transfers on loopback (demo, bench, tests); [`blast`]: raw-UDP
-//!   ceiling and ping-pong floor for `p2mp bench --arq`.
+//!   ceiling and ping-pong floor for `p2mp bench --arq`; [`blast_batched`]: the same blast with the
+//!   drivers' batched I/O.
 //! - [`experiment_real`], [`plot_png`]: real transfers and PNG plots for `p2mp experiment`.
 //! - [`clock`], [`net`], [`delay`], [`units`]: time, address and delay plumbing, unit parsing.
 //! - [`multicast`]: IPv4 multicast group parsing, sender options and receivers' membership.
@@ -20,6 +21,7 @@
 pub mod app;
 pub mod batch;
 pub mod blast;
+pub mod blast_batched;
 pub mod cli;
 pub mod client;
 pub mod clock;

@@ -330,6 +330,8 @@ struct Reference {
     /// network every node is a process of its own).
     rtt_tokio: Option<f64>,
     blast: blast::BlastOutcome,
+    /// The same blast with the nodes' batched I/O (GSO/GRO, `recvmmsg`; loopback only).
+    blast_batched: Option<blast::BlastOutcome>,
 }
 
 fn mb_per_sec(bytes: u64, secs: f64) -> f64 {
@@ -519,8 +521,32 @@ async fn run_arq(args: BenchArgs) -> Result<()> {
                 .await
                 .map_err(|e| NativeError::Verify(format!("blast task failed: {e}")))?
                 .map_err(NativeError::Network)?;
-            let r = Reference { network: LOOPBACK, n, rtt_threads, rtt_tokio: Some(rtt_tokio), blast: b };
+            let bb = tokio::task::spawn_blocking(move || {
+                crate::blast_batched::blast_batched(n, segments, datagram, buffer, crate::batch::IoMode::Auto)
+            })
+            .await
+            .map_err(|e| NativeError::Verify(format!("blast task failed: {e}")))?
+            .map_err(NativeError::Network)?;
+            let r = Reference {
+                network: LOOPBACK,
+                n,
+                rtt_threads,
+                rtt_tokio: Some(rtt_tokio),
+                blast: b,
+                blast_batched: Some(bb),
+            };
             print_ref(&r);
+            if let Some(bb) = &r.blast_batched {
+                println!(
+                    "     {:<8}  the same blast with the nodes' batched I/O (GSO trains of 64, recvmmsg + GRO): \
+                     {:.3} s, {:.2} MB/s, lost {}/{}",
+                    r.network,
+                    bb.secs,
+                    mb_per_sec(args.size, bb.secs),
+                    bb.lost(),
+                    bb.per_receiver * r.n as u64
+                );
+            }
             refs.push(r);
         }
     }
@@ -529,7 +555,8 @@ async fn run_arq(args: BenchArgs) -> Result<()> {
             let (c, buffer) = (Arc::clone(c), args.blast_buffer);
             let (rtt_threads, b) =
                 blocking(move || c.references(n, segments, datagram, header, rounds, buffer)).await?;
-            let r = Reference { network: NETNS, n, rtt_threads, rtt_tokio: None, blast: b };
+            let r =
+                Reference { network: NETNS, n, rtt_threads, rtt_tokio: None, blast: b, blast_batched: None };
             print_ref(&r);
             refs.push(r);
         }
@@ -681,6 +708,17 @@ fn print_targets(cells: &[ArqCell], refs: &[Reference], segments: u64, netns: bo
                     ratio * 100.0,
                     verdict(ratio >= 0.8)
                 );
+                if let Some(bb) = &r.blast_batched {
+                    let ratio = bb.secs / secs(c);
+                    println!(
+                        "  [{net}] selective repeat p=0 n=3 vs the blast with the same batched I/O n=3: {:.3} s \
+                         vs {:.3} s = {:.0}% of its rate (target >= 80%): {}",
+                        secs(c),
+                        bb.secs,
+                        ratio * 100.0,
+                        verdict(ratio >= 0.8)
+                    );
+                }
             }
             _ => println!(
                 "  [{net}] selective repeat p=0 n=3 vs raw blast: not measured (p = 0, n = 3 not in the grid)"
