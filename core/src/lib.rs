@@ -7,11 +7,13 @@
 //! - [`wire`]: both dialects' codecs.
 //! - [`sender`] / [`receiver`]: the protocol's two sides.
 //! - [`rto`]: timeout policies.
+//! - [`window`], [`congestion`]: go-back-n and selective repeat, and their pacing.
 //! - [`trace`]: the typed event trace that viewers replay.
 //! - [`sim`]: a deterministic discrete-event simulator over a modelled network.
 //! - [`model`], [`experiment`]: the analytic delay model and the classic experiments.
 //! - [`view`]: a viewer's model of a trace (flights paired with fates, state at any point).
 
+pub mod congestion;
 pub mod error;
 pub mod experiment;
 pub mod machine;
@@ -27,6 +29,7 @@ pub mod view;
 pub mod window;
 pub mod wire;
 
+pub use congestion::Congestion;
 pub use error::Error;
 pub use machine::AnySender;
 pub use receiver::{Receiver, ReceiverConfig, ReceiverOutput, ReceiverStats};

@@ -25,6 +25,9 @@ pub struct SenderConfig {
     pub mode: Mode,
     /// Pacing cap for windowed modes, bits per second (0: none).
     pub rate_bps: u64,
+    /// Congestion response of the windowed modes (stop-and-wait has none: one segment in
+    /// flight cannot overrun anything).
+    pub congestion: crate::congestion::Congestion,
     /// IPv4 multicast group (and port) the receivers joined: each DATA goes out once, to the
     /// group, instead of once per receiver; retransmissions go to the group only when enough
     /// receivers miss a segment (see [`multicast_retransmit`]). ACKs and FINs stay unicast.
@@ -40,6 +43,7 @@ impl Default for SenderConfig {
             max_timeouts: 10,
             mode: Mode::StopAndWait,
             rate_bps: 0,
+            congestion: crate::congestion::Congestion::default(),
             multicast: None,
         }
     }

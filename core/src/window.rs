@@ -6,6 +6,7 @@
 //! segments and acknowledge each ([`crate::Receiver::with_reorder_window`]); against a classic
 //! receiver it still completes, retransmitting what the receiver discarded.
 
+use crate::congestion::Controller;
 use crate::error::Error;
 use crate::rto::RttEstimator;
 use crate::sender::{
@@ -84,6 +85,9 @@ struct Peer {
     timeouts: u64,
     retransmissions: u64,
     acked: u64,
+    /// Segments sent (or about to be) that this receiver has not acknowledged: what the
+    /// congestion window bounds (acknowledged segments beyond a hole are not in flight).
+    unacked: u64,
 }
 
 /// Go-back-n or selective-repeat sender to n receivers. Same driver contract as
@@ -94,10 +98,16 @@ struct Peer {
 pub struct WindowSender {
     cfg: SenderConfig,
     mode: Mode,
-    window: u64,
+    /// The protocol's window: how far past the oldest unfinished segment the sender may go
+    /// (the selective-repeat receivers' buffer).
+    max_window: u64,
     /// Pacing: bits per second, 0 = unpaced.
     rate_bps: u64,
     next_send_at: Instant,
+    /// Congestion window and pacing of new segments.
+    cc: Controller,
+    /// Segments below this have had their first copy sent (released by the pacer).
+    released: u64,
     peers: Vec<Peer>,
     file_len: u64,
     segments: u64,
@@ -125,6 +135,8 @@ enum GroupStep {
     Sent(Transmit),
     /// Nothing to send for this queue entry: go on with the next.
     Skip,
+    /// The pacer holds new segments back: nothing more now.
+    Hold,
 }
 
 /// Receiver marker in the transmit queue: one datagram to the multicast group, meant for every
@@ -133,6 +145,9 @@ const GROUP: u16 = u16::MAX;
 
 /// Largest window accepted (the selective-repeat receiver buffers up to this many segments).
 pub const MAX_WINDOW: u32 = 1 << 16;
+
+/// Pacing credit of the `rate_bps` cap after a late wake-up, microseconds.
+const RATE_BURST_MICROS: u64 = 2_000;
 
 /// Sentinel segment number of the FIN in the transmit queue.
 const FIN: u64 = u64::MAX;
@@ -179,13 +194,17 @@ impl WindowSender {
                 timeouts: 0,
                 retransmissions: 0,
                 acked: 0,
+                unacked: 0,
             })
             .collect();
+        let cc = Controller::new(cfg.congestion, window, receivers.len(), now);
         let mut s = WindowSender {
             mode,
-            window,
+            max_window: window,
             rate_bps,
             next_send_at: now,
+            cc,
+            released: 0,
             peers,
             file_len,
             segments,
@@ -220,6 +239,16 @@ impl WindowSender {
             s.start_fin();
         }
         Ok(s)
+    }
+
+    /// Segments in flight to the receiver with the most outstanding (live receivers only).
+    fn in_flight(&self) -> u64 {
+        self.peers.iter().filter(|p| p.outcome == Outcome::Active).map(|p| p.unacked).max().unwrap_or(0)
+    }
+
+    /// The congestion controller's current window, rate and phase.
+    pub fn congestion(&self) -> crate::congestion::CongestionState {
+        self.cc.state()
     }
 
     /// The scheme in use.
@@ -275,7 +304,10 @@ impl WindowSender {
     /// The next payload wanted, while the window has room.
     #[must_use]
     pub fn poll_read(&self) -> Option<ReadRequest> {
-        if self.fin || self.next >= self.segments || self.next >= self.base + self.window {
+        if self.fin || self.next >= self.segments || self.next >= self.base + self.max_window {
+            return None;
+        }
+        if self.in_flight() >= self.cc.window() {
             return None;
         }
         let offset = self.next * self.cfg.mss as u64;
@@ -299,6 +331,10 @@ impl WindowSender {
         self.buffers.push_back(data.to_vec());
         let k = self.next;
         self.next += 1;
+        if self.next >= self.base + self.max_window {
+            // The receivers' window, not the path, limits this round: no rate verdict from it.
+            self.cc.on_window_limited();
+        }
         let group = self.cfg.multicast.is_some();
         if group {
             self.queue.push_back((GROUP, k, false));
@@ -311,6 +347,9 @@ impl WindowSender {
                 retransmitted: false,
                 later_acks: 0,
             });
+            if p.outcome == Outcome::Active {
+                p.unacked += 1;
+            }
             if p.outcome == Outcome::Active && !group {
                 self.queue.push_back((i as u16, k, false));
             }
@@ -324,16 +363,27 @@ impl WindowSender {
         if self.done || (self.rate_bps > 0 && now < self.next_send_at) {
             return None;
         }
-        while let Some((i, k, retx)) = self.queue.pop_front() {
+        while let Some((i, k, retx)) = self.pop_queued(now) {
             if i == GROUP {
                 match self.transmit_group(now, k, retx, buf) {
                     GroupStep::Sent(t) => return Some(t),
                     GroupStep::Skip => continue,
+                    GroupStep::Hold => return None,
                 }
             }
             let idx = usize::from(i);
             if !self.still_wanted(idx, k) {
                 continue;
+            }
+            if !retx && k != FIN && k >= self.released {
+                // The first copy of a new segment waits for the pacer; copies to the other
+                // receivers and retransmissions do not (they are not new load on the path).
+                if self.cc.release_at().is_some_and(|t| now < t) {
+                    self.queue.push_front((i, k, retx));
+                    return None;
+                }
+                self.cc.on_release(now);
+                self.released = k + 1;
             }
             buf.clear();
             let packet = if k == FIN {
@@ -376,8 +426,14 @@ impl WindowSender {
             }
             self.totals.transmissions += 1;
             self.first_send.get_or_insert(now);
-            if let Some(micros) = (buf.len() as u64 * 8 * 1_000_000).checked_div(self.rate_bps) {
-                self.next_send_at = now + Duration::from_micros(micros);
+            if let Some(micros) = (buf.len() as u64 * 8 * 1_000_000)
+                .div_ceil(self.rate_bps.max(1))
+                .checked_mul(u64::from(self.rate_bps > 0))
+            {
+                // A token bucket: a driver that wakes late (1 ms timer ticks) catches up by at
+                // most RATE_BURST, instead of sending one datagram per tick.
+                let floor = Instant::from_micros(now.total_micros().saturating_sub(RATE_BURST_MICROS));
+                self.next_send_at = self.next_send_at.max(floor) + Duration::from_micros(micros);
             }
             let tx = TxId(self.next_tx);
             self.next_tx += 1;
@@ -411,6 +467,15 @@ impl WindowSender {
                 return GroupStep::Skip;
             }
             _ => {}
+        }
+        if !retx && k >= self.released {
+            // A new segment waits for the congestion controller's pacer, as unicast copies do.
+            if self.cc.release_at().is_some_and(|t| now < t) {
+                self.queue.push_front((GROUP, k, retx));
+                return GroupStep::Hold;
+            }
+            self.cc.on_release(now);
+            self.released = k + 1;
         }
         buf.clear();
         let packet = Packet::Data { seq: k as u32, payload: &self.buffers[(k - self.base) as usize] };
@@ -465,8 +530,11 @@ impl WindowSender {
         }
         self.totals.transmissions += 1;
         self.first_send.get_or_insert(now);
-        if let Some(micros) = (buf.len() as u64 * 8 * 1_000_000).checked_div(self.rate_bps) {
-            self.next_send_at = now + Duration::from_micros(micros);
+        if self.rate_bps > 0 {
+            // The same token bucket as unicast sends (see `poll_transmit`).
+            let micros = (buf.len() as u64 * 8 * 1_000_000).div_ceil(self.rate_bps);
+            let floor = Instant::from_micros(now.total_micros().saturating_sub(RATE_BURST_MICROS));
+            self.next_send_at = self.next_send_at.max(floor) + Duration::from_micros(micros);
         }
         let Some(&(receiver, tx)) = self.group_targets.first() else { return GroupStep::Skip };
         GroupStep::Sent(Transmit {
@@ -503,6 +571,19 @@ impl WindowSender {
         self.queue.push_back((idx as u16, k, true));
     }
 
+    /// The next queue entry to send: the front, unless it is a new segment the pacer holds
+    /// back; then the first retransmission or FIN behind it (not new load on the path, and
+    /// each one that waits stalls the window).
+    fn pop_queued(&mut self, now: Instant) -> Option<(u16, u64, bool)> {
+        let &(_, k, retx) = self.queue.front()?;
+        let held = !retx && k != FIN && k >= self.released && self.cc.release_at().is_some_and(|t| now < t);
+        if !held {
+            return self.queue.pop_front();
+        }
+        let pos = self.queue.iter().position(|&(_, k, retx)| retx || k == FIN)?;
+        self.queue.remove(pos)
+    }
+
     fn still_wanted(&self, idx: usize, k: u64) -> bool {
         let p = &self.peers[idx];
         if p.outcome != Outcome::Active {
@@ -530,7 +611,14 @@ impl WindowSender {
             p.deadline.into_iter().chain(p.slots.iter().filter(|s| !s.acked).filter_map(|s| s.deadline))
         });
         let pacing = (self.rate_bps > 0 && !self.queue.is_empty()).then_some(self.next_send_at);
-        timers.chain(pacing).min()
+        // A release the rate cap still holds back is due when the cap lets it go, not before
+        // (a deadline in the past that nothing can act on would spin the driver).
+        let release = if self.released < self.next {
+            self.cc.release_at().map(|t| if self.rate_bps > 0 { t.max(self.next_send_at) } else { t })
+        } else {
+            None
+        };
+        timers.chain(pacing).chain(release).min()
     }
 
     /// The next trace event.
@@ -572,6 +660,7 @@ impl WindowSender {
                 p.fin_pending = false;
                 p.deadline = None;
                 p.outcome = Outcome::Finished;
+                self.cc.on_receiver_gone(idx);
                 self.totals.finished += 1;
                 self.push(now, EventKind::ReceiverFinished { bytes: self.file_len });
                 self.tag(i, seg, None);
@@ -605,6 +694,8 @@ impl WindowSender {
                 }
                 let newly = k + 1 - p.cum;
                 p.acked += newly;
+                p.unacked = p.unacked.saturating_sub(newly);
+                self.cc.on_delivered(idx, newly, now);
                 p.cum = k + 1;
                 let sample = match p.gbn_sent_at {
                     Some((s, at)) if s <= k && k >= p.gbn_retransmitted_below => Some(now - at),
@@ -625,6 +716,8 @@ impl WindowSender {
                 slot.acked = true;
                 slot.deadline = None;
                 p.acked += 1;
+                p.unacked = p.unacked.saturating_sub(1);
+                self.cc.on_delivered(idx, 1, now);
                 let sample = match (slot.retransmitted, slot.sent_at) {
                     (false, Some(at)) => Some(now - at),
                     _ => None,
@@ -647,6 +740,7 @@ impl WindowSender {
             }
         };
         if let Some(rtt) = sample {
+            self.cc.on_rtt(rtt);
             if p.est.on_sample(rtt) {
                 let (srtt, rttvar, rto) = (p.est.srtt().unwrap_or(rtt), p.est.rttvar(), p.est.rto());
                 self.push(
@@ -716,6 +810,7 @@ impl WindowSender {
                 let p = &mut self.peers[idx];
                 p.outcome = Outcome::Failed;
                 p.fin_pending = false;
+                self.cc.on_receiver_gone(idx);
                 self.totals.failed += 1;
                 self.push(now, EventKind::TimerFired { field: self.wire_field(first), receivers: vec![] });
                 self.tag(idx as u16, seq, None);
@@ -764,6 +859,9 @@ impl WindowSender {
             if let Some(e) = self.events.back_mut() {
                 e.seq = Some(k as u32);
             }
+        }
+        if self.next < self.segments && self.next >= self.base + self.max_window {
+            self.cc.on_window_limited();
         }
         let live = self.peers.iter().any(|p| p.outcome == Outcome::Active);
         if !live {

@@ -87,6 +87,9 @@ pub struct LinkConfig {
     pub jitter: Duration,
     /// Bits per second; 0 means unlimited.
     pub bandwidth_bps: u64,
+    /// Drop-tail queue in front of a bandwidth-limited link, bytes; a datagram that finds
+    /// more than this waiting is dropped (a router's or a receiver's full buffer). 0: unbounded.
+    pub queue_bytes: u64,
     /// Link loss.
     pub loss: LossModel,
     /// Chance a datagram is delivered twice.
@@ -104,6 +107,7 @@ impl Default for LinkConfig {
             delay: Duration::from_millis(5),
             jitter: Duration::ZERO,
             bandwidth_bps: 0,
+            queue_bytes: 0,
             loss: LossModel::None,
             duplicate: 0.0,
             reorder: 0.0,
@@ -163,6 +167,13 @@ impl Link {
             let bits = len as u128 * 8;
             let tx = Duration::from_micros((bits * 1_000_000 / u128::from(self.cfg.bandwidth_bps)) as u64);
             let start = self.busy_until.max(now);
+            if self.cfg.queue_bytes > 0 {
+                let waiting = start.saturating_duration_since(now).as_micros();
+                let backlog = waiting * u128::from(self.cfg.bandwidth_bps) / 8_000_000;
+                if backlog + len as u128 > u128::from(self.cfg.queue_bytes) {
+                    return Verdict { arrivals: Vec::new(), corrupt: None };
+                }
+            }
             self.busy_until = start + tx;
             self.busy_until
         } else {
@@ -219,6 +230,23 @@ mod tests {
         let b = l.transmit(Instant::ZERO, 1000);
         assert_eq!(a.arrivals, vec![Instant::from_millis(2)]);
         assert_eq!(b.arrivals, vec![Instant::from_millis(3)]);
+    }
+
+    #[test]
+    fn a_full_queue_drops_the_tail() {
+        // 1000-byte datagrams at 8 Mb/s (1 ms each) into a 2500-byte queue: the first goes
+        // straight on the wire, two more wait, the fourth finds 2000 bytes queued plus its own
+        // 1000 > 2500 and is dropped; once the queue drains there is room again.
+        let cfg = LinkConfig {
+            delay: Duration::from_millis(1),
+            bandwidth_bps: 8_000_000,
+            queue_bytes: 2500,
+            ..Default::default()
+        };
+        let mut l = Link::new(cfg, 1);
+        let fates: Vec<bool> = (0..4).map(|_| !l.transmit(Instant::ZERO, 1000).arrivals.is_empty()).collect();
+        assert_eq!(fates, vec![true, true, false, false]);
+        assert!(!l.transmit(Instant::from_millis(1), 1000).arrivals.is_empty());
     }
 
     #[test]

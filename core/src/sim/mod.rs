@@ -18,6 +18,7 @@ pub use crate::machine::AnySender;
 pub use link::{Link, LinkConfig, LossModel, Verdict};
 pub use payload::Pattern;
 
+use crate::congestion::Congestion;
 use crate::error::Error;
 use crate::receiver::{Receiver, ReceiverConfig, ReceiverOutput, ReceiverStats};
 use crate::rng::Rng;
@@ -81,6 +82,8 @@ pub struct SimConfig {
     pub mode: Mode,
     /// Sender pacing cap in bits per second for windowed modes (0: none).
     pub rate_bps: u64,
+    /// Congestion response of the windowed modes.
+    pub congestion: Congestion,
     /// Receivers' reorder buffer in segments; `None` follows the mode (a window's worth for
     /// selective repeat, none otherwise). `Some(0)`: classic receivers whatever the mode.
     pub receiver_window: Option<u32>,
@@ -108,6 +111,7 @@ impl Default for SimConfig {
             trace: true,
             mode: Mode::StopAndWait,
             rate_bps: 0,
+            congestion: Congestion::default(),
             receiver_window: None,
             multicast: false,
         }
@@ -129,6 +133,7 @@ impl SimConfig {
             max_timeouts: self.max_timeouts,
             mode: self.mode,
             rate_bps: self.rate_bps,
+            congestion: self.congestion,
             multicast: self.multicast.then_some(SIM_GROUP),
         }
     }

@@ -24,6 +24,10 @@ pub struct ImpairArgs {
     /// Bandwidth limit in bits per second (0: none).
     #[arg(long, default_value_t = 0)]
     pub rate: u64,
+    /// With `--rate`: drop-tail queue in bytes in front of the limited link; a datagram that
+    /// finds it full is dropped, as at a slow router (0: unbounded, the link only delays).
+    #[arg(long, default_value_t = 0, value_name = "BYTES")]
+    pub queue: u64,
     /// Independent loss probability per datagram.
     #[arg(long, default_value_t = 0.0)]
     pub loss: f64,
@@ -78,6 +82,7 @@ fn link(a: &ImpairArgs) -> Result<LinkConfig> {
         delay: a.delay,
         jitter: a.jitter,
         bandwidth_bps: a.rate,
+        queue_bytes: a.queue,
         loss,
         duplicate: a.duplicate,
         reorder: a.reorder,

@@ -54,6 +54,11 @@ pub struct ClientArgs {
     /// Cap the sending rate of the windowed modes, in bits per second (0: no cap).
     #[arg(long, value_name = "BPS", default_value_t = 0)]
     pub rate: u64,
+    /// Congestion response of the windowed modes: `bbr` paces new segments at the slowest
+    /// receiver's measured delivery rate with at most 2x its bandwidth-delay product in flight
+    /// (random loss is not taken for congestion); `fixed` keeps `--window` in flight, unpaced.
+    #[arg(long, value_enum, default_value_t = super::CongestionArg::Bbr)]
+    pub congestion: super::CongestionArg,
     /// Local address to send from (IP, or IP:port); default: any address, any port.
     #[arg(long, value_name = "ADDR")]
     pub bind: Option<String>,
@@ -125,6 +130,7 @@ impl ClientArgs {
             max_timeouts: self.max_timeouts,
             mode: self.mode.with_window(self.window),
             rate_bps: self.rate,
+            congestion: self.congestion.into(),
             multicast: self
                 .multicast
                 .as_deref()

@@ -50,6 +50,24 @@ pub enum ArqMode {
     SelectiveRepeat,
 }
 
+/// `--congestion`: the windowed modes' congestion response.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum CongestionArg {
+    /// Model-based pacing at the slowest receiver's delivery rate (BBR-style).
+    Bbr,
+    /// The configured window, unpaced.
+    Fixed,
+}
+
+impl From<CongestionArg> for p2mp_core::Congestion {
+    fn from(c: CongestionArg) -> Self {
+        match c {
+            CongestionArg::Bbr => p2mp_core::Congestion::Bbr,
+            CongestionArg::Fixed => p2mp_core::Congestion::Fixed,
+        }
+    }
+}
+
 impl ArqMode {
     /// The core's mode with this window.
     pub fn with_window(self, window: u32) -> p2mp_core::Mode {
