@@ -8,6 +8,7 @@
 //! several servers on one host) it opens a second socket for the group, shared with the other
 //! servers on the host through `SO_REUSEADDR`, and keeps replying from its unicast socket.
 
+use crate::batch::{BatchSocket, RxBatch};
 use crate::error::{NativeError, Result};
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV4};
@@ -102,11 +103,11 @@ pub fn bind_group(group: SocketAddr, interface: Ipv4Addr) -> Result<UdpSocket> {
     Ok(socket)
 }
 
-/// Receives from the group socket, if there is one; never completes if there is none (a
-/// `select!` branch that stays quiet).
-pub async fn recv(socket: Option<&UdpSocket>, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
+/// Receives a batch from the group socket, if there is one; never completes if there is none
+/// (a `select!` branch that stays quiet).
+pub async fn recv(socket: Option<&BatchSocket>, rx: &mut RxBatch) -> io::Result<()> {
     match socket {
-        Some(s) => s.recv_from(buf).await,
+        Some(s) => s.recv(rx).await,
         None => std::future::pending().await,
     }
 }

@@ -71,7 +71,7 @@ pub struct Server {
     received: Arc<AtomicU64>,
     reply_delay: Duration,
     /// A socket of its own for multicast DATA, when the unicast one cannot hear the group.
-    group: Option<tokio::net::UdpSocket>,
+    group: Option<BatchSocket>,
 }
 
 impl Server {
@@ -118,7 +118,7 @@ impl Server {
         let clock = Clock::start();
         self.trace.clock_started();
         let mut rx = RxBatch::new(RECV_SLOTS);
-        let mut group_buf = vec![0u8; if self.group.is_some() { 65_536 } else { 0 }];
+        let mut group_rx = RxBatch::new(if self.group.is_some() { RECV_SLOTS } else { 1 });
         let mut tx_buf: Vec<u8> = Vec::with_capacity(128);
         let mut batch = TxBatch::new();
         let mut peer = None;
@@ -196,10 +196,12 @@ impl Server {
                 },
                 // Multicast DATA on its own socket: the receiver keys on the source address,
                 // the client's unicast one either way.
-                r = crate::multicast::recv(self.group.as_ref(), &mut group_buf) => match r {
-                    Ok((n, from)) => {
-                        let data = group_buf.get(..n).unwrap_or(&[]);
-                        self.receiver.handle_datagram(clock.now(), from, data, None);
+                r = crate::multicast::recv(self.group.as_ref(), &mut group_rx) => match r {
+                    Ok(()) => {
+                        let now = clock.now();
+                        for (from, data) in group_rx.datagrams() {
+                            self.receiver.handle_datagram(now, from, data, None);
+                        }
                     }
                     Err(e) if net::is_transient(&e) => {}
                     Err(e) => return Err(NativeError::Network(e)),
@@ -237,6 +239,9 @@ impl Server {
     /// Uses `mode` for socket I/O instead of the one `P2MP_IO` chose (see [`crate::batch`]).
     pub fn with_io(mut self, mode: IoMode) -> Result<Self> {
         self.socket.set_mode(mode).map_err(NativeError::Network)?;
+        if let Some(group) = &mut self.group {
+            group.set_mode(mode).map_err(NativeError::Network)?;
+        }
         Ok(self)
     }
 
@@ -250,7 +255,8 @@ impl Server {
         if crate::multicast::receives_group(self.local_addr, group) {
             crate::multicast::join(self.socket.socket(), *g.ip(), interface)?;
         } else {
-            self.group = Some(crate::multicast::bind_group(group, interface)?);
+            let socket = crate::multicast::bind_group(group, interface)?;
+            self.group = Some(BatchSocket::new(socket, IoMode::from_env()).map_err(NativeError::Network)?);
         }
         Ok(self)
     }
