@@ -5,10 +5,10 @@ mod common;
 
 use common::*;
 use p2mp_core::sim::{LinkConfig, LossModel};
-use p2mp_core::Dialect;
+use p2mp_core::{Congestion, Dialect, Mode, SenderConfig};
 use p2mp_native::impair::{ImpairConfig, Impairer};
 use p2mp_native::loopback::{files_equal, write_random_file};
-use p2mp_native::{Client, ClientConfig, Console};
+use p2mp_native::{Client, ClientConfig, ClientSummary, Console};
 use std::net::SocketAddr;
 use std::time::Duration;
 use tokio::time::timeout;
@@ -16,6 +16,12 @@ use tokio::time::timeout;
 const SIZE: u64 = 120_001;
 
 async fn through_proxies(name: &str, link: LinkConfig, dialect: Dialect, seed: u64) {
+    run_through(name, link, sender(1000, dialect, adaptive(), 40), seed).await;
+}
+
+/// One transfer to three servers, each behind its own proxy; checks every copy.
+async fn run_through(name: &str, link: LinkConfig, sender_cfg: SenderConfig, seed: u64) -> ClientSummary {
+    let dialect = sender_cfg.dialect;
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("input.bin");
     write_random_file(&input, SIZE, seed).unwrap();
@@ -45,7 +51,7 @@ async fn through_proxies(name: &str, link: LinkConfig, dialect: Dialect, seed: u
         ClientConfig {
             receivers: targets,
             file: input.clone(),
-            sender: sender(1000, dialect, adaptive(), 40),
+            sender: sender_cfg,
             bind: None,
             trace_file: None,
         },
@@ -75,6 +81,7 @@ async fn through_proxies(name: &str, link: LinkConfig, dialect: Dialect, seed: u
     }
     assert!(summary.all_finished(), "{name}/{dialect}: {}", summary.render());
     assert!(partial_files(dir.path()).is_empty());
+    summary
 }
 
 fn ms(v: u64) -> Duration {
@@ -106,10 +113,12 @@ impairment_tests! {
     delay_with_jitter: LinkConfig { delay: ms(3), jitter: ms(4), ..base() };
     bandwidth_limit: LinkConfig { bandwidth_bps: 20_000_000, ..base() };
     bit_corruption: LinkConfig { corrupt: 0.1, ..base() };
+    full_queue: LinkConfig { bandwidth_bps: 8_000_000, queue_bytes: 2_000, ..base() };
     everything_at_once: LinkConfig {
         delay: ms(2),
         jitter: ms(2),
         bandwidth_bps: 50_000_000,
+        queue_bytes: 64_000,
         loss: LossModel::Bernoulli { p: 0.05 },
         duplicate: 0.05,
         reorder: 0.05,
@@ -155,4 +164,21 @@ async fn proxy_counts_what_it_does_and_ignores_strangers() {
     let bad = LinkConfig { duplicate: 2.0, ..LinkConfig::default() };
     let err = Impairer::bind(ImpairConfig { listen, upstream, down: bad, up: bad, seed: 1 }).await;
     assert!(err.is_err());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_window_through_slow_links_with_small_queues_arrives_intact_both_ways() {
+    // 8 Mb/s behind a 12 kB drop-tail queue to each server: a 64-segment go-back-n window
+    // overflows it. With either congestion response every copy must arrive intact; the
+    // counts (printed) show how much each one overran the queue.
+    let link = LinkConfig { bandwidth_bps: 8_000_000, queue_bytes: 12_000, ..base() };
+    for congestion in [Congestion::Fixed, Congestion::Bbr] {
+        let cfg = SenderConfig {
+            mode: Mode::GoBackN { window: 64 },
+            congestion,
+            ..sender(1000, Dialect::Binary, adaptive(), 40)
+        };
+        let s = run_through("slow queue", link, cfg, 7).await;
+        eprintln!("{congestion:?}: {} retransmissions in {} us", s.totals.retransmissions, s.delay_micros);
+    }
 }
