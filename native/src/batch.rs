@@ -407,9 +407,10 @@ mod linux {
     use std::os::fd::AsRawFd;
 
     /// quinn-udp state for `socket`, with GRO on only if `gro`, and the options it sets that
-    /// would change a plain socket's behaviour put back: it forbids IP fragmentation (a datagram
-    /// over the MTU would fail instead of being fragmented) and asks the kernel to timestamp
-    /// every packet (work nobody here reads).
+    /// would change a plain socket's behaviour or cost per datagram put back: it forbids IP
+    /// fragmentation (a datagram over the MTU would fail instead of being fragmented) and asks
+    /// the kernel to timestamp every packet and report its ECN bits and destination address
+    /// (work nobody here reads).
     pub(super) fn batched_state(
         socket: &tokio::net::UdpSocket,
         gro: bool,
@@ -436,6 +437,16 @@ mod linux {
             }
         }
         set(fd, libc::SOL_SOCKET, libc::SO_TIMESTAMPNS, 0);
+        // Nor do the drivers read the ECN bits or the destination address of what they receive:
+        // without these options the kernel builds no control message per datagram.
+        if v4 {
+            set(fd, libc::IPPROTO_IP, libc::IP_RECVTOS, 0);
+            set(fd, libc::IPPROTO_IP, libc::IP_PKTINFO, 0);
+        } else {
+            set(fd, libc::IPPROTO_IP, libc::IP_RECVTOS, 0);
+            set(fd, libc::IPPROTO_IPV6, libc::IPV6_RECVPKTINFO, 0);
+            set(fd, libc::IPPROTO_IPV6, libc::IPV6_RECVTCLASS, 0);
+        }
         if !gro {
             disable_gro(socket);
         }
