@@ -389,7 +389,7 @@ pub fn compare_view(props: &CompareViewProps) -> Html {
                         <th scope="col">{ "Receivers finished" }</th>
                     </tr>
                 </thead>
-                <tbody>
+                <tbody aria-live="polite">
                     { for c.panels.iter().map(|panel| {
                         let name = mode_name(panel.mode);
                         let title = scheme_title(panel.mode);
