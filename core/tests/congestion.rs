@@ -52,6 +52,9 @@ fn slow_path() -> LinkConfig {
 fn on_a_slow_path_the_controller_stops_overrunning_the_queue_and_keeps_the_link_busy() {
     let fixed = run(cfg(Congestion::Fixed, 256, 0.0, slow_path()));
     let bbr = run(cfg(Congestion::Bbr, 256, 0.0, slow_path()));
+    for (name, r) in [("fixed", &fixed), ("bbr", &bbr)] {
+        eprintln!("slow path, {name}: {:.3} s, {} retransmissions", secs(r), r.totals.retransmissions);
+    }
     let segments = 2_000u64;
     // A fixed 256-segment window overruns a 30-datagram queue again and again.
     assert!(
