@@ -222,3 +222,18 @@ fn old_traces_without_the_multicast_field_still_parse() {
     // And unicast sends are written without it.
     assert_eq!(serde_json::to_string(&e).unwrap(), line);
 }
+
+#[test]
+fn a_dead_receiver_fails_and_the_others_finish() {
+    use p2mp_core::sim::DeadReceiver;
+    use p2mp_core::{Instant, Outcome};
+    for mode in [SR, GBN, Mode::StopAndWait] {
+        let mut c = cfg(mode, 3, true);
+        c.max_timeouts = 8;
+        c.dead = vec![DeadReceiver { receiver: 1, at: Instant::from_millis(100) }];
+        let (_, r) = run(c);
+        let outcomes: Vec<_> = r.receivers.iter().map(|x| x.report.outcome).collect();
+        assert_eq!(outcomes, [Outcome::Finished, Outcome::Failed, Outcome::Finished], "{mode:?}");
+        assert!(r.receivers[0].intact && r.receivers[2].intact, "{mode:?}");
+    }
+}
