@@ -290,9 +290,9 @@ pub enum CompareAction {
     Pause,
     /// Play or pause.
     TogglePlay,
-    /// The clock to the next event of any panel.
+    /// The clock to the next event of any panel (up to its transfer's end).
     StepForward,
-    /// The clock to the previous event of any panel.
+    /// The clock to the previous event of any panel (up to its transfer's end).
     StepBack,
     /// Next speed up.
     Faster,
@@ -362,6 +362,7 @@ impl Compare {
                         let ev = &t.model.events;
                         ev.get(ev.partition_point(|e| e.t.total_micros() <= self.clock))
                             .map(|e| e.t.total_micros())
+                            .filter(|&t| t <= p.end_at.unwrap_or(u64::MAX))
                     })
                     .min();
                 if let Some(t) = next {
@@ -376,7 +377,8 @@ impl Compare {
                     .filter_map(|p| {
                         let t = p.player.trace();
                         let ev = &t.model.events;
-                        let i = ev.partition_point(|e| e.t.total_micros() < self.clock);
+                        let before = self.clock.min(p.end_at.map_or(u64::MAX, |e| e.saturating_add(1)));
+                        let i = ev.partition_point(|e| e.t.total_micros() < before);
                         i.checked_sub(1).and_then(|i| ev.get(i)).map(|e| e.t.total_micros())
                     })
                     .max();

@@ -277,3 +277,52 @@ fn rates_read_well() {
     assert_eq!(fmt_rate(12_500), "12.5 kbit/s");
     assert_eq!(fmt_rate(3_414_000), "3.414 Mbit/s");
 }
+
+#[test]
+fn steps_visit_each_event_of_any_panel_up_to_its_end() {
+    let base = lossy();
+    let mut c = opened(&base);
+    let sr_end = c.panels[2].end_at.expect("ended");
+    let saw_end = c.panels[0].end_at.expect("ended");
+    // Every event time up to each panel's end, merged: what stepping forward visits.
+    let mut times: Vec<u64> = c
+        .panels
+        .iter()
+        .flat_map(|p| {
+            let end = p.end_at.expect("ended");
+            p.player
+                .trace()
+                .model
+                .events
+                .iter()
+                .map(|e| e.t.total_micros())
+                .filter(|&t| t <= end)
+                .collect::<Vec<_>>()
+        })
+        .filter(|&t| t > 0)
+        .collect();
+    times.sort_unstable();
+    times.dedup();
+    let mut visited = Vec::new();
+    loop {
+        let before = c.clock;
+        c.apply(CompareAction::StepForward);
+        if c.clock == before {
+            break;
+        }
+        visited.push(c.clock);
+    }
+    assert_eq!(visited, times);
+    assert_eq!(c.clock, saw_end);
+    assert_eq!(c.panels[2].player.playhead, sr_end);
+    // And back, the same way.
+    let mut back = Vec::new();
+    while c.clock > 0 {
+        c.apply(CompareAction::StepBack);
+        back.push(c.clock);
+    }
+    back.pop();
+    back.reverse();
+    times.pop();
+    assert_eq!(back, times);
+}

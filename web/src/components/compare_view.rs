@@ -51,7 +51,7 @@ pub fn is_typing(e: &KeyboardEvent) -> bool {
     })
 }
 
-type Drivers = Rc<RefCell<Vec<Option<SimDriver>>>>;
+type Drivers = Rc<RefCell<Vec<SimDriver>>>;
 type Shared = Rc<RefCell<Compare>>;
 
 /// Properties of [`CompareView`].
@@ -101,11 +101,13 @@ pub fn compare_view(props: &CompareViewProps) -> Html {
         Callback::from(move |a: CompareAction| {
             if a == CompareAction::StepForward {
                 let clock = store.borrow().clock;
-                let mut ds = drivers.borrow_mut();
-                for i in 0..ds.len() {
-                    let behind =
-                        store.borrow().panels.get(i).is_some_and(|p| p.player.trace().t_last() <= clock);
-                    if let Some(d) = ds[i].as_mut().filter(|d| behind && !d.is_done()) {
+                for (i, d) in drivers.borrow_mut().iter_mut().enumerate() {
+                    let behind = store
+                        .borrow()
+                        .panels
+                        .get(i)
+                        .is_some_and(|p| !p.ended() && p.player.trace().t_last() <= clock);
+                    if behind && !d.is_done() {
                         let b = d.next_event();
                         dispatch.emit(CompareAction::Extend(i, b));
                     }
@@ -137,11 +139,9 @@ pub fn compare_view(props: &CompareViewProps) -> Html {
                 .collect();
             match made {
                 Ok(ds) => {
-                    *drivers.borrow_mut() = ds.into_iter().map(Some).collect();
+                    *drivers.borrow_mut() = ds;
                     for (i, d) in drivers.borrow_mut().iter_mut().enumerate() {
-                        if let Some(d) = d.as_mut() {
-                            dispatch.emit(CompareAction::Extend(i, d.advance_to(0)));
-                        }
+                        dispatch.emit(CompareAction::Extend(i, d.advance_to(0)));
                     }
                     dispatch.emit(CompareAction::Play);
                 }
@@ -201,9 +201,7 @@ pub fn compare_view(props: &CompareViewProps) -> Html {
                 (c.playing, c.advance_micros(ms), c.clock)
             };
             if go {
-                let mut ds = drivers.borrow_mut();
-                for i in 0..ds.len() {
-                    let Some(d) = ds[i].as_mut().filter(|d| !d.is_done()) else { continue };
+                for (i, d) in drivers.borrow_mut().iter_mut().enumerate().filter(|(_, d)| !d.is_done()) {
                     let batch = match advance {
                         Some(dt) => {
                             let target = clock.saturating_add(dt);
@@ -259,12 +257,9 @@ pub fn compare_view(props: &CompareViewProps) -> Html {
         let compute_note = compute_note.clone();
         Callback::from(move |_: MouseEvent| {
             let t = now_ms();
-            let mut ds = drivers.borrow_mut();
-            for i in 0..ds.len() {
-                if let Some(d) = ds[i].as_mut().filter(|d| !d.is_done()) {
-                    let b = d.run_to_end();
-                    dispatch.emit(CompareAction::Extend(i, b));
-                }
+            for (i, d) in drivers.borrow_mut().iter_mut().enumerate().filter(|(_, d)| !d.is_done()) {
+                let b = d.run_to_end();
+                dispatch.emit(CompareAction::Extend(i, b));
             }
             compute_note.set(Some(format!("computed in {:.0} ms", now_ms() - t)));
         })
