@@ -40,12 +40,28 @@ pub fn blast_batched(
     buffer: usize,
     mode: IoMode,
 ) -> io::Result<BlastOutcome> {
+    let tx = std_socket(loopback_server_addr(0, 0), buffer)?;
+    let rx = (0..n).map(|i| std_socket(loopback_server_addr(i, 0), buffer)).collect::<io::Result<_>>()?;
+    blast_batched_sockets(tx, rx, segments, datagram_len, mode)
+}
+
+/// [`blast_batched`] from `tx` to the receiver sockets `rx`, made by the caller (e.g. in network
+/// namespaces); they are switched to non-blocking here.
+pub fn blast_batched_sockets(
+    tx: std::net::UdpSocket,
+    rx: Vec<std::net::UdpSocket>,
+    segments: u64,
+    datagram_len: usize,
+    mode: IoMode,
+) -> io::Result<BlastOutcome> {
+    let n = rx.len();
+    tx.set_nonblocking(true)?;
     let sender_done = Arc::new(AtomicBool::new(false));
     let mut addrs = Vec::with_capacity(n);
     let mut threads = Vec::with_capacity(n);
     let mut rcvbuf = 0;
-    for i in 0..n {
-        let std_sock = std_socket(loopback_server_addr(i, 0), buffer)?;
+    for std_sock in rx {
+        std_sock.set_nonblocking(true)?;
         rcvbuf = socket2::SockRef::from(&std_sock).recv_buffer_size()?;
         addrs.push(std_sock.local_addr()?);
         let done = Arc::clone(&sender_done);
@@ -81,7 +97,6 @@ pub fn blast_batched(
     }
     let rt = runtime()?;
     let (start, send_secs, send_errors) = rt.block_on(async {
-        let tx = std_socket(loopback_server_addr(0, 0), buffer)?;
         let tx = BatchSocket::new(tokio::net::UdpSocket::from_std(tx)?, mode)?;
         let mut batch = TxBatch::new();
         let mut datagram = vec![0xA5u8; datagram_len.max(8)];

@@ -60,7 +60,7 @@ mod netns {
             _: usize,
             _: u32,
             _: usize,
-        ) -> Result<(f64, BlastOutcome)> {
+        ) -> Result<(f64, BlastOutcome, BlastOutcome)> {
             match *self {}
         }
         pub fn transfer(&self, _: &Path, _: &CellSpec) -> Result<ProcessCell> {
@@ -330,7 +330,7 @@ struct Reference {
     /// network every node is a process of its own).
     rtt_tokio: Option<f64>,
     blast: blast::BlastOutcome,
-    /// The same blast with the nodes' batched I/O (GSO/GRO, `recvmmsg`; loopback only).
+    /// The same blast with the nodes' batched I/O (GSO/GRO, `recvmmsg`).
     blast_batched: Option<blast::BlastOutcome>,
 }
 
@@ -504,6 +504,17 @@ async fn run_arq(args: BenchArgs) -> Result<()> {
             format!("{}/{}", r.blast.lost(), r.blast.per_receiver * r.n as u64),
             r.blast.rcvbuf
         );
+        if let Some(bb) = &r.blast_batched {
+            println!(
+                "     {:<8}  the same blast with the nodes' batched I/O (GSO trains of 64, recvmmsg + GRO): \
+                 {:.3} s, {:.2} MB/s, lost {}/{}",
+                r.network,
+                bb.secs,
+                mb_per_sec(args.size, bb.secs),
+                bb.lost(),
+                bb.per_receiver * r.n as u64
+            );
+        }
     };
     if on_loopback {
         for &n in &ns {
@@ -536,27 +547,22 @@ async fn run_arq(args: BenchArgs) -> Result<()> {
                 blast_batched: Some(bb),
             };
             print_ref(&r);
-            if let Some(bb) = &r.blast_batched {
-                println!(
-                    "     {:<8}  the same blast with the nodes' batched I/O (GSO trains of 64, recvmmsg + GRO): \
-                     {:.3} s, {:.2} MB/s, lost {}/{}",
-                    r.network,
-                    bb.secs,
-                    mb_per_sec(args.size, bb.secs),
-                    bb.lost(),
-                    bb.per_receiver * r.n as u64
-                );
-            }
             refs.push(r);
         }
     }
     if let Some(c) = &ctx {
         for &n in &ns {
             let (c, buffer) = (Arc::clone(c), args.blast_buffer);
-            let (rtt_threads, b) =
+            let (rtt_threads, b, bb) =
                 blocking(move || c.references(n, segments, datagram, header, rounds, buffer)).await?;
-            let r =
-                Reference { network: NETNS, n, rtt_threads, rtt_tokio: None, blast: b, blast_batched: None };
+            let r = Reference {
+                network: NETNS,
+                n,
+                rtt_threads,
+                rtt_tokio: None,
+                blast: b,
+                blast_batched: Some(bb),
+            };
             print_ref(&r);
             refs.push(r);
         }

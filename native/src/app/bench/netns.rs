@@ -6,6 +6,7 @@
 //! namespaces.
 
 use super::CellSpec;
+use crate::batch::IoMode;
 use crate::blast::{self, BlastOutcome};
 use crate::error::{NativeError, Result};
 use crate::loopback::files_equal;
@@ -228,8 +229,8 @@ impl Ctx {
             .collect()
     }
 
-    /// The ping-pong round trip (blocking sockets, threads) and the raw blast to `n` receivers,
-    /// sender and receivers in their namespaces.
+    /// The ping-pong round trip (blocking sockets, threads), the raw blast to `n` receivers
+    /// and the same blast with the nodes' batched I/O, sender and receivers in their namespaces.
     pub fn references(
         &self,
         n: usize,
@@ -238,7 +239,7 @@ impl Ctx {
         header: usize,
         rounds: u32,
         buffer: usize,
-    ) -> Result<(f64, BlastOutcome)> {
+    ) -> Result<(f64, BlastOutcome, BlastOutcome)> {
         let client = self.sender_socket(buffer).map_err(NativeError::Network)?;
         let echoers = self.receiver_sockets(n, buffer).map_err(NativeError::Network)?;
         let rtt = blast::ping_pong_sockets(client, echoers, datagram, header, rounds)
@@ -246,7 +247,11 @@ impl Ctx {
         let tx = self.sender_socket(buffer).map_err(NativeError::Network)?;
         let rx = self.receiver_sockets(n, buffer).map_err(NativeError::Network)?;
         let b = blast::blast_sockets(tx, rx, segments, datagram).map_err(NativeError::Network)?;
-        Ok((rtt, b))
+        let tx = self.sender_socket(buffer).map_err(NativeError::Network)?;
+        let rx = self.receiver_sockets(n, buffer).map_err(NativeError::Network)?;
+        let bb = crate::blast_batched::blast_batched_sockets(tx, rx, segments, datagram, IoMode::Auto)
+            .map_err(NativeError::Network)?;
+        Ok((rtt, b, bb))
     }
 
     /// One ARQ transfer of `input` from a p2mpclient in the sender namespace to `spec.n`
