@@ -140,6 +140,16 @@ fn selective_repeat_through_a_group_to_three_namespaces() {
 /// socket, and reply from their unicast addresses.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn loopback_servers_on_one_host_share_the_group() {
+    loopback_transfer(Mode::SelectiveRepeat { window: 32 }, 60, 2).await;
+}
+
+/// The classic protocol over the group: each segment once, then unicast or group resends.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stop_and_wait_through_a_group_on_loopback() {
+    loopback_transfer(Mode::StopAndWait, 63, 3).await;
+}
+
+async fn loopback_transfer(mode: Mode, first: u8, group_last: u8) {
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("in.bin");
     write_random_file(&input, 300_007, 5).unwrap();
@@ -152,28 +162,28 @@ async fn loopback_servers_on_one_host_share_the_group() {
     for i in 0..3u8 {
         let out = dir.path().join(format!("out-{i}.bin"));
         let cfg = ServerConfig {
-            bind: SocketAddr::from(([127, 0, 0, 60 + i], port)),
+            bind: SocketAddr::from(([127, 0, 0, first + i], port)),
             output: out.clone(),
             receiver: ReceiverConfig {
                 loss: 0.05,
                 seed: 50 + u64::from(i),
                 index: u16::from(i),
                 linger: Duration::from_millis(300),
-                reorder_window: 32,
+                reorder_window: mode.window(),
                 ..ReceiverConfig::default()
             },
             trace_file: None,
         };
         let srv = Server::bind(cfg, Console::capture()).await.unwrap();
         port = srv.local_addr().port();
-        let g = *group.get_or_insert(SocketAddr::from(([239, 77, 0, 2], port)));
+        let g = *group.get_or_insert(SocketAddr::from(([239, 77, 0, group_last], port)));
         let srv = srv.with_multicast(g, lo).unwrap();
         targets.push(srv.local_addr());
         outs.push(out);
         tasks.push(tokio::spawn(srv.run()));
     }
     let mut sender = common::sender(1000, p2mp_core::Dialect::Binary, common::adaptive(), 50);
-    sender.mode = Mode::SelectiveRepeat { window: 32 };
+    sender.mode = mode;
     sender.multicast = group;
     let cfg = ClientConfig {
         receivers: targets,
@@ -184,11 +194,11 @@ async fn loopback_servers_on_one_host_share_the_group() {
     };
     let client = Client::prepare(cfg, Console::capture()).await.unwrap();
     let summary = tokio::time::timeout(LIMIT, client.run()).await.unwrap().unwrap();
-    assert!(summary.all_finished(), "{}", summary.render());
+    assert!(summary.all_finished(), "{mode:?}: {}", summary.render());
     for (t, out) in tasks.into_iter().zip(&outs) {
         let s = tokio::time::timeout(LIMIT, t).await.unwrap().unwrap().unwrap();
         assert_eq!(Some(&s.sha256), summary.sha256.as_ref());
-        assert!(files_equal(&input, out).unwrap());
+        assert!(files_equal(&input, out).unwrap(), "{mode:?}");
     }
     let t = &summary.totals;
     assert_eq!(t.transmissions - t.retransmissions, t.segments + 3, "{t:?}");
