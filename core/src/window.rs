@@ -62,8 +62,9 @@ struct Slot {
 }
 
 /// Selective repeat resends a segment without waiting for its timer once this many later
-/// segments have been acknowledged (fast retransmit, as TCP's duplicate-ACK threshold):
-/// losses then cost about a round trip instead of a timeout.
+/// segments have been acknowledged, go-back-n its window once the cumulative ACK has been
+/// repeated this many times (fast retransmit, as TCP's duplicate-ACK threshold): losses then
+/// cost about a round trip instead of a timeout.
 const FAST_RETRANSMIT_AFTER: u8 = 3;
 
 #[derive(Debug)]
@@ -85,6 +86,8 @@ struct Peer {
     timeouts: u64,
     retransmissions: u64,
     acked: u64,
+    /// Go-back-n: repeats of the latest cumulative ACK since it advanced.
+    dup_acks: u8,
     /// Segments sent (or about to be) that this receiver has not acknowledged: what the
     /// congestion window bounds (acknowledged segments beyond a hole are not in flight).
     unacked: u64,
@@ -194,6 +197,7 @@ impl WindowSender {
                 timeouts: 0,
                 retransmissions: 0,
                 acked: 0,
+                dup_acks: 0,
                 unacked: 0,
             })
             .collect();
@@ -688,10 +692,30 @@ impl WindowSender {
             return false;
         }
         let sample = match self.mode {
+            Mode::GoBackN { .. } if k + 1 == p.cum && p.cum < self.next && self.cfg.multicast.is_none() => {
+                // A classic receiver repeats its last in-order ACK for each segment that lands
+                // past a hole: the third repeat resends the window without waiting for the
+                // timer (TCP's fast retransmit), once per hole. Not with multicast: there a
+                // group retransmission reaches receivers that lack nothing, and their repeats
+                // would trigger more of them.
+                if p.dup_acks >= FAST_RETRANSMIT_AFTER {
+                    return false;
+                }
+                p.dup_acks += 1;
+                if p.dup_acks < FAST_RETRANSMIT_AFTER {
+                    return false;
+                }
+                fast.extend(p.cum.max(base)..self.next);
+                p.gbn_retransmitted_below = self.next;
+                p.gbn_sent_at = None;
+                p.deadline = Some(now + p.est.rto());
+                None
+            }
             Mode::GoBackN { .. } => {
                 if k < p.cum {
                     return false;
                 }
+                p.dup_acks = 0;
                 let newly = k + 1 - p.cum;
                 p.acked += newly;
                 p.unacked = p.unacked.saturating_sub(newly);

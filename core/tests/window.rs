@@ -152,6 +152,31 @@ fn selective_repeat_fast_retransmit_recovers_a_loss_without_a_timeout() {
 }
 
 #[test]
+fn go_back_n_fast_retransmit_recovers_a_loss_without_a_timeout() {
+    let c = SimConfig { policy: RtoPolicy::Fixed { timeout: Duration::from_secs(1) }, ..cfg(GBN, 0.0, 2) };
+    let mut sim = Simulation::new(c).unwrap();
+    sim.set_intercept(|d| {
+        if d.downstream
+            && d.receiver == 1
+            && d.field == Some(40)
+            && d.attempt == 0
+            && d.kind == Some(p2mp_core::PacketKind::Data)
+        {
+            p2mp_core::sim::Fate::Drop
+        } else {
+            p2mp_core::sim::Fate::Pass
+        }
+    });
+    let r = sim.run();
+    assert!(r.receivers.iter().all(|x| x.intact));
+    assert_eq!(r.totals.timeouts, 0, "recovered before the 1 s timer");
+    // Go-back-n resends what was outstanding to that receiver, and only to it.
+    assert!(r.totals.retransmissions >= 1 && r.totals.retransmissions <= 16, "{}", r.totals.retransmissions);
+    assert_eq!(r.receivers[0].report.retransmissions, 0);
+    assert!(r.totals.delay_micros < 1_000_000, "{}", r.totals.delay_micros);
+}
+
+#[test]
 fn go_back_n_against_buffering_receivers_never_leaves_a_short_file_that_looks_complete() {
     // A misconfiguration: go-back-n reads selective-repeat ACKs as cumulative and may skip a
     // lost segment. The receiver then holds data beyond a gap and refuses the FIN, so it is
