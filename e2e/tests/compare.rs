@@ -246,6 +246,16 @@ async fn compare_view_runs_three_schemes_on_one_clock_and_matches_the_core() {
         let qs = query(&b).await?;
         assert!(qs.contains("preset=compare") && qs.contains("compare=1"), "{qs}");
         b.wait_for("#preset-idea").await?;
+
+        // 7. `play=0` in a shared link: all three wait at time zero.
+        b.open(&server.url(&format!("/?{q}&play=0"))).await?;
+        b.wait_for("#compare .compare-panel").await?;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert!(b.text("#cmp-play").await?.contains("Play"), "paused");
+        let clock = b.text("#cmp-clock").await?;
+        assert!(clock.starts_with("t = 0 µs"), "{clock}");
+        b.click("#cmp-play").await?;
+        b.wait_text("#cmp-clock", Duration::from_secs(5), |t| !t.starts_with("t = 0 µs")).await?;
         Ok::<(), String>(())
     };
     let result = tokio::time::timeout(Duration::from_secs(150), run).await;

@@ -23,7 +23,7 @@ use crate::io::{self, LiveConnection};
 use crate::narrate::kind_name;
 use crate::player::{again_url, Action, Connection, Player, Source, Store};
 use crate::sim_source::{Dropped, SimDriver};
-use crate::simulate::{preset, query_wants_simulation, SimParams};
+use crate::simulate::{parse_query, preset, query_wants_simulation, SimParams};
 use p2mp_core::trace::{Node, TraceHeader, TraceSource, TxId};
 use p2mp_core::view::{Fate, Flight};
 use std::cell::RefCell;
@@ -576,7 +576,8 @@ pub fn app() -> Html {
                 <ReplaySource on_file={load_file} on_url={load_url} initial_url={(*initial_trace).clone()} />
             </section>
             if show_compare {
-                <CompareView params={(*params).clone()} run={*compare_run.borrow()} />
+                <CompareView params={(*params).clone()} run={*compare_run.borrow()}
+                    paused_at_start={parse_query(&initial_query).iter().any(|(k, v)| k == "play" && v == "0")} />
             } else {
             <main class="layout">
                 <div class="stage">

@@ -62,6 +62,9 @@ pub struct CompareViewProps {
     pub params: SimParams,
     /// Bumped to run the same scenario again.
     pub run: u64,
+    /// The page was opened with `play=0`: the first run waits at time zero.
+    #[prop_or_default]
+    pub paused_at_start: bool,
 }
 
 /// The three panels, their controls and the table.
@@ -123,6 +126,8 @@ pub fn compare_view(props: &CompareViewProps) -> Html {
         let dispatch = dispatch.clone();
         let painters = painters.clone();
         let compute_note = compute_note.clone();
+        // The page's own start is run 1 (run 0 is this view's first render).
+        let play = !(props.paused_at_start && props.run <= 1);
         use_effect_with((props.params.clone(), props.run), move |(params, _)| {
             compute_note.set(None);
             let modes = schemes(params.compare_window);
@@ -143,7 +148,9 @@ pub fn compare_view(props: &CompareViewProps) -> Html {
                     for (i, d) in drivers.borrow_mut().iter_mut().enumerate() {
                         dispatch.emit(CompareAction::Extend(i, d.advance_to(0)));
                     }
-                    dispatch.emit(CompareAction::Play);
+                    if play {
+                        dispatch.emit(CompareAction::Play);
+                    }
                 }
                 Err(e) => {
                     drivers.borrow_mut().clear();
