@@ -119,6 +119,9 @@ pub struct WindowSender {
     /// Next segment to send for the first time.
     next: u64,
     buffers: VecDeque<Vec<u8>>,
+    /// Payload buffers of finished segments, reused for new ones: no allocation per segment
+    /// once the window is full.
+    spare: Vec<Vec<u8>>,
     queue: VecDeque<(u16, u64, bool)>,
     fin: bool,
     done: bool,
@@ -215,6 +218,7 @@ impl WindowSender {
             base: 0,
             next: 0,
             buffers: VecDeque::new(),
+            spare: Vec::new(),
             queue: VecDeque::new(),
             fin: false,
             done: false,
@@ -332,7 +336,10 @@ impl WindowSender {
                 })
             }
         }
-        self.buffers.push_back(data.to_vec());
+        let mut buffer = self.spare.pop().unwrap_or_default();
+        buffer.clear();
+        buffer.extend_from_slice(data);
+        self.buffers.push_back(buffer);
         let k = self.next;
         self.next += 1;
         if self.next >= self.base + self.max_window {
@@ -875,7 +882,9 @@ impl WindowSender {
         while self.base < self.next && self.all_live_have(self.base) {
             let k = self.base;
             self.base += 1;
-            self.buffers.pop_front();
+            if let Some(done) = self.buffers.pop_front() {
+                self.spare.push(done);
+            }
             for p in &mut self.peers {
                 p.slots.pop_front();
             }
