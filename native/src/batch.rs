@@ -156,7 +156,6 @@ impl BatchSocket {
         if contents.len() <= segment_size {
             return tolerated(self.socket.send_to(contents, dest).await.map(drop), 1, &tolerate);
         }
-        let count = contents.len().div_ceil(segment_size) as u64;
         #[cfg(target_os = "linux")]
         if let (Some(state), true) = (&self.state, self.gso) {
             if state.max_gso_segments() > 1 {
@@ -181,7 +180,10 @@ impl BatchSocket {
                     // quinn-udp has switched GSO off for this socket (the device or kernel
                     // refused it): resend this batch one datagram at a time below.
                     Err(e) if linux::is_gso_refusal(&e) => {}
-                    Err(e) => return tolerated(Err(e), count, &tolerate),
+                    Err(e) => {
+                        let count = contents.len().div_ceil(segment_size) as u64;
+                        return tolerated(Err(e), count, &tolerate);
+                    }
                 }
             }
         }
