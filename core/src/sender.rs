@@ -680,9 +680,19 @@ impl Sender {
             ev.seq = Some(seq);
         }
         let live = self.peers.iter().filter(|p| p.outcome == Outcome::Active).count();
-        let pending = self.peers.iter().filter(|p| p.pending).count();
-        if self.cfg.multicast.is_some() && self.phase == Phase::Data && multicast_retransmit(pending, live) {
+        // Known to miss it: expired now, or a unicast resend still waiting to go. A receiver
+        // whose ACK may merely be late does not count (it still gets the group copy).
+        let waiting = self
+            .queue
+            .iter()
+            .filter(|&&(i, retx)| {
+                retx && i != GROUP && !resend.contains(&i) && self.peers[usize::from(i)].pending
+            })
+            .count();
+        let missing = resend.len() + waiting;
+        if self.cfg.multicast.is_some() && self.phase == Phase::Data && multicast_retransmit(missing, live) {
             // Every pending receiver gets the group copy, including any whose timer is later.
+            self.queue.retain(|&(i, retx)| i == GROUP || !retx);
             if !self.queue.contains(&(GROUP, true)) {
                 self.queue.push_back((GROUP, true));
             }

@@ -567,19 +567,44 @@ impl WindowSender {
     /// Queues a retransmission of `k` to receiver `idx`: by unicast, or once to the multicast
     /// group when enough live receivers miss it ([`multicast_retransmit`]). A group copy already
     /// queued serves every receiver whose retransmission falls due before it goes out.
-    fn queue_retransmit(&mut self, idx: usize, k: u64) {
+    fn queue_retransmit(&mut self, idx: usize, k: u64, now: Instant) {
         if k != FIN && self.cfg.multicast.is_some() {
             if self.queue.contains(&(GROUP, k, true)) {
                 return;
             }
             let live = self.peers.iter().filter(|p| p.outcome == Outcome::Active).count();
-            let missing = (0..self.peers.len()).filter(|&i| self.still_wanted(i, k)).count();
+            let missing =
+                (0..self.peers.len()).filter(|&i| i == idx || self.known_missing(i, k, now)).count();
             if multicast_retransmit(missing, live) {
+                // The group copy serves the unicast copies of `k` still waiting to go.
+                self.queue.retain(|&(i, j, retx)| i == GROUP || j != k || !retx);
                 self.queue.push_back((GROUP, k, true));
                 return;
             }
         }
         self.queue.push_back((idx as u16, k, true));
+    }
+
+    /// Whether live receiver `i` is known to miss segment `k` at `now`: its timer for it has
+    /// expired, a retransmission of it to `i` is waiting to go, or (selective repeat) `i`
+    /// acknowledged later segments but not this one. A receiver whose ACK may merely be on its
+    /// way does not count, so that one late ACK does not become a group copy for everyone.
+    fn known_missing(&self, i: usize, k: u64, now: Instant) -> bool {
+        if !self.still_wanted(i, k) {
+            return false;
+        }
+        if self.queue.contains(&(i as u16, k, true)) {
+            return true;
+        }
+        let p = &self.peers[i];
+        match self.mode {
+            Mode::GoBackN { .. } => p.deadline.is_some_and(|d| d <= now),
+            _ => p.slots.get((k - self.base) as usize).is_some_and(|s| match s.deadline {
+                Some(d) => d <= now || (!s.retransmitted && s.later_acks > 0),
+                // Sent, and its timer stopped: a resend was just decided for it.
+                None => s.sent_at.is_some(),
+            }),
+        }
     }
 
     /// The next queue entry to send: the front, unless it is a new segment the pacer holds
@@ -787,7 +812,7 @@ impl WindowSender {
             }
         }
         for j in fast {
-            self.queue_retransmit(idx, j);
+            self.queue_retransmit(idx, j, now);
         }
         true
     }
@@ -863,7 +888,7 @@ impl WindowSender {
                     p.gbn_retransmitted_below = p.gbn_retransmitted_below.max(k + 1);
                     p.gbn_sent_at = None;
                 }
-                self.queue_retransmit(idx, k);
+                self.queue_retransmit(idx, k, now);
             }
             self.push(
                 now,

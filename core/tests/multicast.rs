@@ -237,3 +237,34 @@ fn a_dead_receiver_fails_and_the_others_finish() {
         assert!(r.receivers[0].intact && r.receivers[2].intact, "{mode:?}");
     }
 }
+
+#[test]
+fn receivers_whose_acks_are_merely_slower_do_not_turn_a_resend_into_a_group_copy() {
+    // Receiver 0 is 1 ms away, the others 20 ms: when receiver 0's loss of segment 40 shows
+    // (three later ACKs), the far receivers' ACKs of 40 are still on their way.
+    let mut c = cfg(SR, 3, true);
+    c.loss = 0.0;
+    c.policy = RtoPolicy::adaptive();
+    c.links = vec![
+        LinkConfig::with_delay(Duration::from_millis(1)),
+        LinkConfig::with_delay(Duration::from_millis(20)),
+        LinkConfig::with_delay(Duration::from_millis(20)),
+    ];
+    let mut s = Simulation::new(c).unwrap();
+    s.set_intercept(|d| {
+        let lost = d.downstream && d.receiver == 0 && d.field == Some(40) && d.attempt == 0;
+        if lost && d.kind == Some(PacketKind::Data) {
+            Fate::Drop
+        } else {
+            Fate::Pass
+        }
+    });
+    let r = s.run();
+    assert!(r.receivers.iter().all(|x| x.intact));
+    let resent: Vec<_> = client_sends(s.trace()).filter(|e| is_retx(e) && e.seq == Some(40)).collect();
+    assert_eq!(resent.len(), 1, "{resent:?}");
+    assert_eq!(resent[0].rx, Some(0));
+    assert!(!is_multicast(resent[0]));
+    // Nobody got a copy it did not need.
+    assert!(r.receivers.iter().all(|x| x.stats.duplicates == 0), "{:?}", r.receivers);
+}
