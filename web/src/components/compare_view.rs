@@ -165,7 +165,12 @@ pub fn compare_view(props: &CompareViewProps) -> Html {
         let dispatch = ui_dispatch.clone();
         use_effect_with((), move |_| {
             let handler = Closure::<dyn FnMut(KeyboardEvent)>::new(move |e: KeyboardEvent| {
-                if is_typing(&e) || e.ctrl_key() || e.meta_key() || e.alt_key() {
+                // Not while another tab hides the view.
+                let hidden = web_sys::window()
+                    .and_then(|w| w.document())
+                    .and_then(|d| d.get_element_by_id("compare"))
+                    .is_none_or(|el| el.client_width() == 0);
+                if hidden || is_typing(&e) || e.ctrl_key() || e.meta_key() || e.alt_key() {
                     return;
                 }
                 let action = match e.key().as_str() {
@@ -201,6 +206,7 @@ pub fn compare_view(props: &CompareViewProps) -> Html {
         let rendered = rendered.clone();
         let rendered_at = rendered_at.clone();
         let update = update.clone();
+        let rebuilds = use_mut_ref(|| 0usize);
         use_frame_loop(Callback::from(move |ms: f64| {
             let t0 = now_ms();
             let (go, advance, clock) = {
@@ -246,11 +252,8 @@ pub fn compare_view(props: &CompareViewProps) -> Html {
             hook("__cmpStrokes", strokes as f64);
             hook("__cmpLiveStrokes", live as f64);
             if rebuilt > 0 {
-                let before = web_sys::window()
-                    .and_then(|w| js_sys::Reflect::get(&w, &"__cmpRebuilds".into()).ok())
-                    .and_then(|v| v.as_f64())
-                    .unwrap_or(0.0);
-                hook("__cmpRebuilds", before + rebuilt as f64);
+                *rebuilds.borrow_mut() += rebuilt;
+                hook("__cmpRebuilds", *rebuilds.borrow() as f64);
             }
             hook("__cmpSimMs", t1 - t0);
             hook("__cmpDrawMs", now_ms() - t2);
