@@ -127,9 +127,20 @@ pub fn compare_view(props: &CompareViewProps) -> Html {
         let painters = painters.clone();
         let compute_note = compute_note.clone();
         // The page's own start is run 1 (run 0 is this view's first render).
-        let play = !(props.paused_at_start && props.run <= 1);
+        let start = props.run <= 1;
+        let play = !(props.paused_at_start && start);
         use_effect_with((props.params.clone(), props.run), move |(params, _)| {
             compute_note.set(None);
+            if start {
+                // Opened from a link: the diagrams, not the form, fill the screen (a projector
+                // shows the controls and the three panels).
+                if let Some(el) = web_sys::window()
+                    .and_then(|w| w.document())
+                    .and_then(|d| d.get_element_by_id("compare-held"))
+                {
+                    el.scroll_into_view();
+                }
+            }
             let modes = schemes(params.compare_window);
             dispatch.emit(CompareAction::Open { label: params.label(), modes: modes.to_vec() });
             for p in painters.borrow_mut().iter_mut() {
@@ -379,6 +390,7 @@ pub fn compare_view(props: &CompareViewProps) -> Html {
                 }) }
             </div>
             <Legend follow_live={false} />
+            <div class="table-scroll">
             <table id="compare-table">
                 <caption>{ "Totals per scheme, as the simulator reports them; a row fills in when that transfer ends. Goodput is file bits over the total delay." }</caption>
                 <thead>
@@ -432,6 +444,7 @@ pub fn compare_view(props: &CompareViewProps) -> Html {
                     }) }
                 </tbody>
             </table>
+            </div>
         </section>
     }
 }
