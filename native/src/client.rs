@@ -64,13 +64,9 @@ impl Client {
         let bind = cfg.bind.unwrap_or_else(|| net::wildcard_for(first));
         let socket = net::bind(bind).await?;
         let local_addr = socket.local_addr().map_err(NativeError::Network)?;
-        if cfg.sender.multicast.is_some() {
-            // Out of the interface of the address bound to, if one was given.
-            let interface = match local_addr.ip() {
-                std::net::IpAddr::V4(ip) if !ip.is_unspecified() => Some(ip),
-                _ => None,
-            };
-            crate::multicast::configure_sender(&socket, crate::multicast::DEFAULT_TTL, interface)?;
+        if let Some(group) = cfg.sender.multicast {
+            // Defaults; `with_multicast_options` may change them, then checks the route.
+            crate::multicast::configure_sender(&socket, group, crate::multicast::DEFAULT_TTL, None, false)?;
         }
         let socket = BatchSocket::new(socket, IoMode::from_env()).map_err(NativeError::Network)?;
         let trace = TraceFile::create(cfg.trace_file.as_deref(), Node::Client, local_addr)?;
@@ -90,10 +86,11 @@ impl Client {
 
     /// Multicast DATA leaves with time-to-live `ttl` (default [`crate::multicast::DEFAULT_TTL`])
     /// through the interface whose address is `interface` (default: the bound address's, else
-    /// the routing table's choice). No effect without `SenderConfig::multicast`.
+    /// the routing table's choice), and checks the group can be reached so (an error with a hint
+    /// if not). No effect without `SenderConfig::multicast`.
     pub fn with_multicast_options(self, ttl: u32, interface: Option<std::net::Ipv4Addr>) -> Result<Self> {
-        if self.cfg.sender.multicast.is_some() {
-            crate::multicast::configure_sender(self.socket.socket(), ttl, interface)?;
+        if let Some(group) = self.cfg.sender.multicast {
+            crate::multicast::configure_sender(self.socket.socket(), group, ttl, interface, true)?;
         }
         Ok(self)
     }

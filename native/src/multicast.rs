@@ -47,18 +47,56 @@ pub fn parse_interface(s: &str) -> Result<Ipv4Addr> {
     })
 }
 
-/// The sender's options: multicast DATA leaves with `ttl` through the interface whose address is
-/// `interface` (`None`: the one the routing table picks for the group), and is looped back to
-/// receivers on the sending host (the OS default, set explicitly).
-pub fn configure_sender(socket: &UdpSocket, ttl: u32, interface: Option<Ipv4Addr>) -> Result<()> {
+/// The sender's options: multicast DATA to `group` leaves with `ttl` through the interface whose
+/// address is `interface` (`None`: that of the address the socket is bound to, else the one the
+/// routing table picks for the group), and is looped back to receivers on the sending host (the
+/// OS default, set explicitly). With `check`, then makes sure the group can be reached that
+/// way: a host without a route fails here, with a hint, instead of after every receiver timed
+/// out.
+pub fn configure_sender(
+    socket: &UdpSocket,
+    group: SocketAddr,
+    ttl: u32,
+    interface: Option<Ipv4Addr>,
+    check: bool,
+) -> Result<()> {
+    let local = socket.local_addr().map_err(NativeError::Network)?.ip();
+    let interface = interface.or(match local {
+        IpAddr::V4(ip) => Some(ip),
+        IpAddr::V6(_) => None,
+    });
+    let interface = interface.filter(|ip| !ip.is_unspecified());
     let s = socket2::SockRef::from(socket);
     let fail = |what: &str, e: io::Error| NativeError::usage(format!("cannot set {what} for multicast: {e}"));
     s.set_multicast_ttl_v4(ttl).map_err(|e| fail("the TTL", e))?;
     s.set_multicast_loop_v4(true).map_err(|e| fail("loopback", e))?;
-    if let Some(ip) = interface.filter(|ip| !ip.is_unspecified()) {
+    if let Some(ip) = interface {
         s.set_multicast_if_v4(&ip).map_err(|e| fail(&format!("the interface {ip}"), e))?;
     }
+    if check {
+        check_route(local, interface, group)?;
+    }
     Ok(())
+}
+
+/// A UDP socket `connect`ed to the group makes the route lookup the first send would make.
+fn check_route(local: IpAddr, interface: Option<Ipv4Addr>, group: SocketAddr) -> Result<()> {
+    let unreachable = |e: io::Error| {
+        NativeError::usage(format!(
+            "cannot send to multicast group {group}: {e} (give --interface with a local IPv4 \
+             address, or add a route, e.g. `ip route add 224.0.0.0/4 dev IFACE`)"
+        ))
+    };
+    let probe =
+        socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::DGRAM, Some(socket2::Protocol::UDP))
+            .map_err(NativeError::Network)?;
+    if local.is_ipv4() && !local.is_unspecified() {
+        probe.bind(&SocketAddr::new(local, 0).into()).map_err(unreachable)?;
+    }
+    if let Some(ip) = interface {
+        probe.set_multicast_if_v4(&ip).map_err(unreachable)?;
+    }
+    probe.connect(&group.into()).map_err(unreachable)
 }
 
 /// Joins `group` on `interface` (0.0.0.0: the OS's choice) with an already bound socket.

@@ -235,3 +235,28 @@ fn bad_groups_and_the_text_dialect_exit_2() {
     bad_input(SERVER, &["7735", o, "0", "--multicast", GROUP, "--wire", "text"], "binary");
     bad_input(SERVER, &["7735", o, "0", "--multicast", GROUP, "--interface", "eth0"], "interface");
 }
+
+/// Where the group cannot be reached (a fresh network namespace: no route, no interface up),
+/// the client says so at once and exits 2 instead of timing every receiver out.
+#[test]
+fn an_unreachable_group_is_refused_up_front() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.bin");
+    write_random_file(&input, 10_000, 1).unwrap();
+    let probe = Command::new("unshare").args(["-n", "true"]).status();
+    if !probe.is_ok_and(|s| s.success()) {
+        eprintln!("skipped: cannot make a network namespace with unshare -n");
+        return;
+    }
+    let out = Command::new("unshare")
+        .args(["-n", CLIENT, "127.0.0.2", "7735"])
+        .arg(&input)
+        .args(["500", "--mode", "selective-repeat", "--multicast", GROUP])
+        .stdin(Stdio::null())
+        .output()
+        .expect("run");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("cannot send to multicast group 239.77.0.1:7735"), "{stderr}");
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+}
