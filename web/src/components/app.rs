@@ -13,6 +13,9 @@
 //! `use_mut_ref`, outside the reducer) and every animation frame steps it up to where the
 //! playhead is going before the player's tick, so the diagram shows the simulator's present
 //! and a click on a packet in flight can drop it (teaching mode).
+//!
+//! With `compare` set in the parameters, the compare view ([`CompareView`]) takes the
+//! diagram's place and runs the scenario under the three ARQ schemes itself.
 
 use super::{
     download_blob, download_text, is_typing, use_frame_loop, CompareView, ExperimentsTab, InFlightList,
