@@ -252,6 +252,10 @@ impl Server {
         let SocketAddr::V4(g) = group else {
             return Err(p2mp_core::Error::BadMulticastGroup(group).into());
         };
+        if !self.local_addr.is_ipv4() {
+            // Its unicast socket would see the client as ::ffff:a.b.c.d, the group one as a.b.c.d.
+            return Err(NativeError::usage("--multicast needs an IPv4 --bind address"));
+        }
         if crate::multicast::receives_group(self.local_addr, group) {
             crate::multicast::join(self.socket.socket(), *g.ip(), interface)?;
         } else {

@@ -234,6 +234,13 @@ fn bad_groups_and_the_text_dialect_exit_2() {
     bad_input(SERVER, &["7735", o, "0", "--multicast", "192.168.1.1"], "multicast");
     bad_input(SERVER, &["7735", o, "0", "--multicast", GROUP, "--wire", "text"], "binary");
     bad_input(SERVER, &["7735", o, "0", "--multicast", GROUP, "--interface", "eth0"], "interface");
+    // A server on the IPv6 wildcard would see the client under two addresses.
+    if let Ok(probe) = std::net::UdpSocket::bind("[::]:0") {
+        let port = probe.local_addr().unwrap().port().to_string();
+        drop(probe);
+        bad_input(SERVER, &[&port, o, "0", "--multicast", GROUP, "--bind", "::"], "IPv4");
+        assert!(!out.exists());
+    }
 }
 
 /// Where the group cannot be reached (a fresh network namespace: no route, no interface up),
