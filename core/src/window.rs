@@ -59,6 +59,10 @@ struct Slot {
     retransmitted: bool,
     /// Selective repeat: ACKs of later segments seen while this one is outstanding.
     later_acks: u8,
+    /// Position of its latest transmission among all sent to this receiver: only ACKs of
+    /// segments sent after it say it was lost (a lost retransmission is then caught the same
+    /// way, a round trip later, instead of by the timer).
+    order: u64,
 }
 
 /// Selective repeat resends a segment without waiting for its timer once this many later
@@ -86,6 +90,8 @@ struct Peer {
     timeouts: u64,
     retransmissions: u64,
     acked: u64,
+    /// Transmissions to this receiver so far (orders [`Slot::order`]).
+    sends: u64,
     /// Go-back-n: repeats of the latest cumulative ACK since it advanced.
     dup_acks: u8,
     /// Segments sent (or about to be) that this receiver has not acknowledged: what the
@@ -200,6 +206,7 @@ impl WindowSender {
                 timeouts: 0,
                 retransmissions: 0,
                 acked: 0,
+                sends: 0,
                 dup_acks: 0,
                 unacked: 0,
             })
@@ -357,6 +364,7 @@ impl WindowSender {
                 deadline: None,
                 retransmitted: false,
                 later_acks: 0,
+                order: 0,
             });
             if p.outcome == Outcome::Active {
                 p.unacked += 1;
@@ -420,6 +428,9 @@ impl WindowSender {
                         slot.sent_at = Some(now);
                         slot.deadline = Some(deadline);
                         slot.retransmitted |= retx;
+                        slot.later_acks = 0;
+                        slot.order = p.sends;
+                        p.sends += 1;
                     }
                     Mode::GoBackN { .. } => {
                         if p.deadline.is_none() {
@@ -518,10 +529,11 @@ impl WindowSender {
                     slot.sent_at = Some(now);
                     slot.deadline = Some(deadline);
                     slot.retransmitted |= retx;
-                    if retx {
-                        // Resent to it too (its own timer may not have fired): no second copy.
-                        slot.later_acks = FAST_RETRANSMIT_AFTER;
-                    }
+                    // Resent to it too (its own timer may not have fired): only ACKs of what
+                    // goes out after this copy may call it lost again.
+                    slot.later_acks = 0;
+                    slot.order = p.sends;
+                    p.sends += 1;
                 }
             }
             if retx {
@@ -780,8 +792,13 @@ impl WindowSender {
                 };
                 if matches!(self.mode, Mode::SelectiveRepeat { .. }) {
                     let upto = (k - base) as usize;
+                    let order = slot.order;
                     for (j, s) in p.slots.iter_mut().take(upto).enumerate() {
-                        if s.acked || s.sent_at.is_none() || s.later_acks >= FAST_RETRANSMIT_AFTER {
+                        if s.acked
+                            || s.sent_at.is_none()
+                            || s.order > order
+                            || s.later_acks >= FAST_RETRANSMIT_AFTER
+                        {
                             continue;
                         }
                         s.later_acks += 1;

@@ -152,6 +152,28 @@ fn selective_repeat_fast_retransmit_recovers_a_loss_without_a_timeout() {
 }
 
 #[test]
+fn selective_repeat_catches_a_lost_retransmission_without_a_timeout() {
+    // Segment 40 to receiver 1 is lost, and so is its fast retransmission: ACKs of segments
+    // sent after that copy call it lost again, a round trip later, not a second later (given
+    // room in the window to send something after it).
+    let sr64 = Mode::SelectiveRepeat { window: 64 };
+    let c = SimConfig { policy: RtoPolicy::Fixed { timeout: Duration::from_secs(1) }, ..cfg(sr64, 0.0, 2) };
+    let mut sim = Simulation::new(c).unwrap();
+    sim.set_intercept(|d| {
+        if d.downstream && d.receiver == 1 && d.field == Some(40) && d.attempt < 2 {
+            p2mp_core::sim::Fate::Drop
+        } else {
+            p2mp_core::sim::Fate::Pass
+        }
+    });
+    let r = sim.run();
+    assert!(r.receivers.iter().all(|x| x.intact));
+    assert_eq!(r.totals.timeouts, 0, "recovered before the 1 s timer");
+    assert_eq!(r.totals.retransmissions, 2);
+    assert!(r.totals.delay_micros < 1_000_000, "{}", r.totals.delay_micros);
+}
+
+#[test]
 fn go_back_n_fast_retransmit_recovers_a_loss_without_a_timeout() {
     let c = SimConfig { policy: RtoPolicy::Fixed { timeout: Duration::from_secs(1) }, ..cfg(GBN, 0.0, 2) };
     let mut sim = Simulation::new(c).unwrap();
