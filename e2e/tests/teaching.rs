@@ -203,7 +203,10 @@ async fn teaching_mode_controls_url_drops_exports_and_experiments() {
             .map_err(|e| e.to_string())?;
         b.wait_text("#drop-count", Duration::from_secs(5), |t| num(t) == 2).await?;
 
-        // Play: the timer fires and DATA 0 goes again to exactly those two servers.
+        // Play at half speed (at 1x on a loaded machine the timeout's line can scroll out of
+        // the narration panel between two polls): the timer fires and DATA 0 goes again to
+        // exactly those two servers.
+        b.click("#speed option[value='2']").await?;
         b.click("#play").await?;
         let history = b
             .wait_text("#narration", Duration::from_secs(20), |t| t.contains("Timeout: no ACK of segment 0"))
