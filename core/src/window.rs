@@ -658,15 +658,24 @@ impl WindowSender {
         let timers = self.peers.iter().filter(|p| p.outcome == Outcome::Active).flat_map(|p| {
             p.deadline.into_iter().chain(p.slots.iter().filter(|s| !s.acked).filter_map(|s| s.deadline))
         });
-        let pacing = (self.rate_bps > 0 && !self.queue.is_empty()).then_some(self.next_send_at);
-        // A release the rate cap still holds back is due when the cap lets it go, not before
-        // (a deadline in the past that nothing can act on would spin the driver).
-        let release = if self.released < self.next {
-            self.cc.release_at().map(|t| if self.rate_bps > 0 { t.max(self.next_send_at) } else { t })
-        } else {
-            None
-        };
-        timers.chain(pacing).chain(release).min()
+        // The queue is due when both the pacer and the rate cap let its next entry go: a
+        // deadline in the past that nothing can act on would spin the driver.
+        let send =
+            self.queue_ready_at().map(|t| if self.rate_bps > 0 { t.max(self.next_send_at) } else { t });
+        timers.chain(send).min()
+    }
+
+    /// When the congestion controller lets the queue's next entry go (`Instant::ZERO`: now;
+    /// `None`: nothing queued). Mirrors [`WindowSender::pop_queued`].
+    fn queue_ready_at(&self) -> Option<Instant> {
+        let &(_, k, retx) = self.queue.front()?;
+        if retx || k == FIN || k < self.released {
+            return Some(Instant::ZERO);
+        }
+        match self.cc.release_at() {
+            Some(t) if !self.queue.iter().any(|&(_, k, retx)| retx || k == FIN) => Some(t),
+            _ => Some(Instant::ZERO),
+        }
     }
 
     /// The next trace event.

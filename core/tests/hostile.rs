@@ -134,3 +134,73 @@ proptest! {
         prop_assert_eq!(s.segments_done(), 0);
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: cases(300), rng_seed: RngSeed::Fixed(7), ..ProptestConfig::default() })]
+
+    /// Every scheme (stop-and-wait, go-back-n, selective repeat), with either congestion
+    /// response, a rate cap or none,
+    /// unicast or multicast, under ACKs for any segment, junk and arbitrary gaps in time: no
+    /// panic, progress never beyond the file, and after the driver has handled everything due
+    /// no deadline is left in the past (a deadline nothing can act on spins a driver).
+    #[test]
+    fn every_sender_survives_anything_and_never_leaves_a_deadline_behind(
+        scheme in 0u8..3,
+        bbr in any::<bool>(),
+        group in any::<bool>(),
+        rate in prop::sample::select(vec![0u64, 1_000_000, 100_000_000]),
+        inputs in prop::collection::vec((0u8..5, 0u32..40, datagram(Dialect::Binary), 0u64..30_000), 1..300),
+    ) {
+        use core::time::Duration;
+        use p2mp_core::{AnySender, Congestion, Mode, RtoPolicy};
+        let receivers = [receiver_addr(0), receiver_addr(1), receiver_addr(2)];
+        let cfg = SenderConfig {
+            mss: 10,
+            mode: match scheme {
+                0 => Mode::StopAndWait,
+                1 => Mode::GoBackN { window: 8 },
+                _ => Mode::SelectiveRepeat { window: 8 },
+            },
+            congestion: if bbr { Congestion::Bbr } else { Congestion::Fixed },
+            rate_bps: rate,
+            multicast: group.then(|| "239.1.2.3:7735".parse().unwrap()),
+            policy: RtoPolicy::Adaptive {
+                initial: Duration::from_millis(10),
+                min: Duration::from_millis(1),
+                max: Duration::from_millis(50),
+            },
+            max_timeouts: 50,
+            ..SenderConfig::default()
+        };
+        let mut s = AnySender::new(cfg, &receivers, 300, Instant::ZERO).unwrap();
+        let mut now = Instant::ZERO;
+        let mut buf = Vec::new();
+        for (who, seq, junk, dt) in inputs {
+            // The driver's loop: everything due now, until nothing is.
+            for _ in 0..10_000 {
+                while let Some(req) = s.poll_read() { s.supply(req.seq, &vec![b'x'; req.len]).unwrap(); }
+                while s.poll_transmit(now, &mut buf).is_some() {}
+                while s.poll_event().is_some() {}
+                match s.poll_timeout() {
+                    Some(t) if t <= now => s.handle_timeout(now),
+                    _ => break,
+                }
+            }
+            if let Some(t) = s.poll_timeout() {
+                prop_assert!(t > now, "deadline {t} left behind at {now}");
+            }
+            if s.is_done() { break; }
+            now += Duration::from_micros(dt);
+            match who {
+                0..=2 => {
+                    let mut v = Vec::new();
+                    Dialect::Binary.emit(&Packet::Ack { seq }, &mut v).unwrap();
+                    s.handle_datagram(now, receivers[usize::from(who)], &v, None);
+                }
+                3 => s.handle_datagram(now, receivers[0], &junk, None),
+                _ => {}
+            }
+        }
+        prop_assert!(s.segments_done() <= s.segments());
+    }
+}
