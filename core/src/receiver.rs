@@ -10,6 +10,9 @@ use core::time::Duration;
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 
+/// Spare payload buffers a receiver keeps for reuse ([`Receiver::recycle`]).
+pub const MAX_SPARE: usize = 64;
+
 /// Receiver parameters.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ReceiverConfig {
@@ -135,6 +138,9 @@ pub struct Receiver {
     /// Selective repeat: how far ahead of `next_seq` segments are buffered (0: classic).
     reorder: u64,
     buffered: std::collections::BTreeMap<u64, Vec<u8>>,
+    /// Payload buffers handed back by the driver ([`Receiver::recycle`]), reused for new
+    /// segments so a steady transfer allocates nothing per segment.
+    spare: Vec<Vec<u8>>,
 }
 
 impl Receiver {
@@ -170,6 +176,7 @@ impl Receiver {
             finished: false,
             stats: ReceiverStats::default(),
             buffered: Default::default(),
+            spare: Vec::new(),
         })
     }
 
@@ -269,7 +276,7 @@ impl Receiver {
                     self.next_seq += 1;
                     // Selective repeat: what was buffered behind the gap follows it out.
                     while let Some(data) = self.buffered.remove(&self.next_seq) {
-                        self.accept(now, self.next_seq as u32, &data, None);
+                        self.accept_owned(now, self.next_seq as u32, data, None);
                         self.next_seq += 1;
                     }
                 } else if self.reorder > 0
@@ -283,7 +290,10 @@ impl Receiver {
                             self.not_in_sequence(now, true, Some(seq), tx)
                         }
                         std::collections::btree_map::Entry::Vacant(v) => {
-                            v.insert(payload.to_vec());
+                            let mut data = self.spare.pop().unwrap_or_default();
+                            data.clear();
+                            data.extend_from_slice(payload);
+                            v.insert(data);
                         }
                     }
                 } else if self.reorder > 0 && k < self.next_seq {
@@ -339,10 +349,30 @@ impl Receiver {
     }
 
     fn accept(&mut self, now: Instant, seq: u32, payload: &[u8], tx: Option<TxId>) {
+        let data = self.copy_of(payload);
+        self.accept_owned(now, seq, data, tx);
+    }
+
+    fn accept_owned(&mut self, now: Instant, seq: u32, data: Vec<u8>, tx: Option<TxId>) {
         self.stats.segments += 1;
-        self.stats.bytes += payload.len() as u64;
-        self.event(now, EventKind::Deliver { bytes: payload.len() as u32 }, Some(seq), tx);
-        self.outputs.push_back(ReceiverOutput::Data(payload.to_vec()));
+        self.stats.bytes += data.len() as u64;
+        self.event(now, EventKind::Deliver { bytes: data.len() as u32 }, Some(seq), tx);
+        self.outputs.push_back(ReceiverOutput::Data(data));
+    }
+
+    fn copy_of(&mut self, payload: &[u8]) -> Vec<u8> {
+        let mut data = self.spare.pop().unwrap_or_default();
+        data.clear();
+        data.extend_from_slice(payload);
+        data
+    }
+
+    /// Hands back the buffer of a [`ReceiverOutput::Data`] once it is written, so the next
+    /// segment reuses it instead of allocating. Optional; at most [`MAX_SPARE`] are kept.
+    pub fn recycle(&mut self, buffer: Vec<u8>) {
+        if self.spare.len() < MAX_SPARE {
+            self.spare.push(buffer);
+        }
     }
 
     fn not_in_sequence(&mut self, now: Instant, duplicate: bool, seq: Option<u32>, tx: Option<TxId>) {
@@ -422,7 +452,7 @@ impl Receiver {
         Some(Transmit { destination, receiver: self.cfg.index, size: buf.len(), tx, seq, multicast: false })
     }
 
-    /// The next output for the driver.
+    /// The next output for the driver (hand `Data` buffers back with [`Receiver::recycle`]).
     #[must_use]
     pub fn poll_output(&mut self) -> Option<ReceiverOutput> {
         self.outputs.pop_front()
@@ -498,6 +528,32 @@ mod tests {
         r.handle_datagram(Instant::ZERO, addr(9), &first, None);
         assert_eq!(r.stats().foreign, 1);
         assert_eq!(r.stats().segments, 1);
+    }
+
+    #[test]
+    fn recycled_buffers_carry_the_next_segments() {
+        let mut r = Receiver::new(ReceiverConfig::default()).unwrap();
+        let mut d = Vec::new();
+        let mut next_data = |r: &mut Receiver, seq: u32, payload: &[u8]| {
+            d.clear();
+            Dialect::Binary.emit(&Packet::Data { seq, payload }, &mut d).unwrap();
+            r.handle_datagram(Instant::ZERO, addr(2), &d, None);
+            loop {
+                match r.poll_output() {
+                    Some(ReceiverOutput::Data(v)) => return v,
+                    Some(_) => continue,
+                    None => panic!("no data"),
+                }
+            }
+        };
+        let first = next_data(&mut r, 0, b"abc");
+        assert_eq!(first, b"abc");
+        let marker = Vec::with_capacity(4096);
+        r.recycle(marker);
+        let second = next_data(&mut r, 1, b"de");
+        // The recycled buffer (by its capacity), holding exactly the new payload.
+        assert_eq!(second, b"de");
+        assert!(second.capacity() >= 4096);
     }
 
     #[test]

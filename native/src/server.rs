@@ -157,6 +157,7 @@ impl Server {
                     ReceiverOutput::Data(data) => {
                         self.output.append(&data)?;
                         self.received.fetch_add(data.len() as u64, Ordering::Relaxed);
+                        self.receiver.recycle(data);
                     }
                     ReceiverOutput::Finished { .. } => self.output.commit()?,
                     ReceiverOutput::Aborted { bytes } => {

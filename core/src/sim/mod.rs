@@ -572,6 +572,7 @@ impl Simulation {
                     sink.mismatch = true;
                 }
                 sink.offset += d.len() as u64;
+                self.receivers[i].recycle(d);
             }
         }
         let mut buf = core::mem::take(&mut self.buf);
