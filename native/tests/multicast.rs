@@ -11,60 +11,21 @@
 
 mod common;
 
+use common::procs::{read_log, spawn_logged, wait_until, Children};
 use common::LIMIT;
 use p2mp_core::{Mode, ReceiverConfig};
 use p2mp_native::loopback::{files_equal, write_random_file};
 use p2mp_native::netns::{udp_port_bound, TestNet};
 use p2mp_native::{Client, ClientConfig, Console, Server, ServerConfig};
 use std::net::{Ipv4Addr, SocketAddr};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const SERVER: &str = env!("CARGO_BIN_EXE_p2mpserver");
 const CLIENT: &str = env!("CARGO_BIN_EXE_p2mpclient");
 const PORT: u16 = 7735;
 const GROUP: &str = "239.77.0.1";
-
-/// Children killed when the test ends, however it ends.
-struct Children(Vec<Child>);
-
-impl Drop for Children {
-    fn drop(&mut self) {
-        for c in &mut self.0 {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
-
-fn wait_until(child: &mut Child, deadline: Instant, what: &str) -> ExitStatus {
-    loop {
-        if let Some(s) = child.try_wait().expect("try_wait") {
-            return s;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("{what} did not finish within {LIMIT:?}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-fn spawn_logged(mut cmd: Command, log: &Path) -> Child {
-    cmd.stdin(Stdio::null())
-        .stdout(std::fs::File::create(log).expect("log file"))
-        .stderr(std::fs::File::create(log.with_extension("err")).expect("log file"))
-        .spawn()
-        .expect("spawn")
-}
-
-fn read_log(log: &Path) -> String {
-    let out = std::fs::read_to_string(log).unwrap_or_default();
-    let err = std::fs::read_to_string(log.with_extension("err")).unwrap_or_default();
-    format!("{out}{err}")
-}
 
 /// Selective repeat to three lossy servers in three namespaces through the group. Servers 0
 /// and 1 listen on the wildcard address (one socket, joined); server 2 is bound to its own

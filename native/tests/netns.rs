@@ -3,57 +3,19 @@
 //! where namespaces cannot be made (not root, no iproute2).
 #![cfg(target_os = "linux")]
 
+mod common;
+
+use common::procs::{read_log, spawn_logged, wait_until, Children};
+use common::LIMIT;
 use p2mp_native::loopback::{files_equal, write_random_file};
 use p2mp_native::netns::{udp_port_bound, TestNet};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::path::PathBuf;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 const SERVER: &str = env!("CARGO_BIN_EXE_p2mpserver");
 const CLIENT: &str = env!("CARGO_BIN_EXE_p2mpclient");
-const LIMIT: Duration = Duration::from_secs(60);
 const PORT: u16 = 7735;
-
-/// Children killed when the test ends, however it ends.
-struct Children(Vec<Child>);
-
-impl Drop for Children {
-    fn drop(&mut self) {
-        for c in &mut self.0 {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
-
-/// Waits for `child` until `deadline`; kills it and panics past it.
-fn wait_until(child: &mut Child, deadline: Instant, what: &str) -> ExitStatus {
-    loop {
-        if let Some(s) = child.try_wait().expect("try_wait") {
-            return s;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("{what} did not finish within {LIMIT:?}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-fn spawn_logged(mut cmd: Command, log: &Path) -> Child {
-    cmd.stdin(Stdio::null())
-        .stdout(std::fs::File::create(log).expect("log file"))
-        .stderr(std::fs::File::create(log.with_extension("err")).expect("log file"))
-        .spawn()
-        .expect("spawn")
-}
-
-fn read_log(log: &Path) -> String {
-    let out = std::fs::read_to_string(log).unwrap_or_default();
-    let err = std::fs::read_to_string(log.with_extension("err")).unwrap_or_default();
-    format!("{out}{err}")
-}
 
 /// Sends a random file of `size` bytes to 3 servers in 3 receiver namespaces, each losing
 /// datagrams with probability `loss`; checks the copies are byte-identical.

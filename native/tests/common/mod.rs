@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
+pub mod procs;
+
 use p2mp_core::{Dialect, ReceiverConfig, RtoPolicy, SenderConfig};
 use p2mp_native::net::loopback_server_addr;
 use p2mp_native::{Console, Server, ServerConfig};
