@@ -26,6 +26,20 @@ fn run(c: SimConfig) -> (Simulation, SimResult) {
     (s, r)
 }
 
+/// Runs `c`, dropping the first `copies` copies of DATA `seq` on their way to receiver 1.
+fn run_dropping_data_to_1(c: SimConfig, seq: u32, copies: u32) -> SimResult {
+    let mut sim = Simulation::new(c).unwrap();
+    sim.set_intercept(move |d| {
+        let data = d.kind == Some(p2mp_core::PacketKind::Data);
+        if d.downstream && data && d.receiver == 1 && d.field == Some(seq) && d.attempt < copies {
+            p2mp_core::sim::Fate::Drop
+        } else {
+            p2mp_core::sim::Fate::Pass
+        }
+    });
+    sim.run()
+}
+
 const GBN: Mode = Mode::GoBackN { window: 16 };
 const SR: Mode = Mode::SelectiveRepeat { window: 16 };
 
@@ -131,20 +145,7 @@ fn windowed_modes_refuse_the_text_dialect() {
 #[test]
 fn selective_repeat_fast_retransmit_recovers_a_loss_without_a_timeout() {
     let c = SimConfig { policy: RtoPolicy::Fixed { timeout: Duration::from_secs(1) }, ..cfg(SR, 0.0, 2) };
-    let mut sim = Simulation::new(c).unwrap();
-    sim.set_intercept(|d| {
-        if d.downstream
-            && d.receiver == 1
-            && d.field == Some(40)
-            && d.attempt == 0
-            && d.kind == Some(p2mp_core::PacketKind::Data)
-        {
-            p2mp_core::sim::Fate::Drop
-        } else {
-            p2mp_core::sim::Fate::Pass
-        }
-    });
-    let r = sim.run();
+    let r = run_dropping_data_to_1(c, 40, 1);
     assert!(r.receivers.iter().all(|x| x.intact));
     assert_eq!(r.totals.timeouts, 0, "recovered before the 1 s timer");
     assert_eq!(r.totals.retransmissions, 1);
@@ -158,15 +159,7 @@ fn selective_repeat_catches_a_lost_retransmission_without_a_timeout() {
     // room in the window to send something after it).
     let sr64 = Mode::SelectiveRepeat { window: 64 };
     let c = SimConfig { policy: RtoPolicy::Fixed { timeout: Duration::from_secs(1) }, ..cfg(sr64, 0.0, 2) };
-    let mut sim = Simulation::new(c).unwrap();
-    sim.set_intercept(|d| {
-        if d.downstream && d.receiver == 1 && d.field == Some(40) && d.attempt < 2 {
-            p2mp_core::sim::Fate::Drop
-        } else {
-            p2mp_core::sim::Fate::Pass
-        }
-    });
-    let r = sim.run();
+    let r = run_dropping_data_to_1(c, 40, 2);
     assert!(r.receivers.iter().all(|x| x.intact));
     assert_eq!(r.totals.timeouts, 0, "recovered before the 1 s timer");
     assert_eq!(r.totals.retransmissions, 2);
@@ -176,20 +169,7 @@ fn selective_repeat_catches_a_lost_retransmission_without_a_timeout() {
 #[test]
 fn go_back_n_fast_retransmit_recovers_a_loss_without_a_timeout() {
     let c = SimConfig { policy: RtoPolicy::Fixed { timeout: Duration::from_secs(1) }, ..cfg(GBN, 0.0, 2) };
-    let mut sim = Simulation::new(c).unwrap();
-    sim.set_intercept(|d| {
-        if d.downstream
-            && d.receiver == 1
-            && d.field == Some(40)
-            && d.attempt == 0
-            && d.kind == Some(p2mp_core::PacketKind::Data)
-        {
-            p2mp_core::sim::Fate::Drop
-        } else {
-            p2mp_core::sim::Fate::Pass
-        }
-    });
-    let r = sim.run();
+    let r = run_dropping_data_to_1(c, 40, 1);
     assert!(r.receivers.iter().all(|x| x.intact));
     assert_eq!(r.totals.timeouts, 0, "recovered before the 1 s timer");
     // Go-back-n resends what was outstanding to that receiver, and only to it.
