@@ -1,6 +1,7 @@
 //! `p2mp bench --arq --network netns` end to end on a small file: p2mpserver and p2mpclient
-//! processes in the test namespaces, one verified row per mode beside the loopback-free
-//! references. Skips (passes, with a message on stderr) where namespaces cannot be made.
+//! processes in the test namespaces, one verified row per mode (selective repeat over IP
+//! multicast too, with the datagrams the client sent) beside the loopback-free references.
+//! Skips (passes, with a message on stderr) where namespaces cannot be made.
 #![cfg(target_os = "linux")]
 
 use p2mp_native::netns::TestNet;
@@ -43,12 +44,22 @@ fn netns_bench_prints_one_verified_row_per_mode() {
     let err = std::fs::read_to_string(&err_path).unwrap();
     assert!(status.success(), "{out}\n{err}");
     assert!(!out.contains("loopback "), "only the namespaced network was asked for:\n{out}");
-    for mode in ["stop-and-wait", "go-back-n", "selective-repeat"] {
-        let rows: Vec<&str> = out.lines().filter(|l| l.starts_with(mode)).collect();
+    let mut datagrams = std::collections::HashMap::new();
+    for mode in ["stop-and-wait", "go-back-n", "selective-repeat", "sr-multicast"] {
+        let rows: Vec<&str> = out.lines().filter(|l| l.starts_with(&format!("{mode} "))).collect();
         assert_eq!(rows.len(), 1, "one {mode} row expected:\n{out}");
         assert!(rows[0].contains(" netns "), "{mode} row not on netns:\n{out}");
         assert!(rows[0].ends_with("2/2 ok"), "{mode} copies not verified:\n{out}");
+        // mode network p n time wall goodput retrans timeouts datagrams copies ok
+        let cols: Vec<&str> = rows[0].split_whitespace().collect();
+        let sent: u64 = cols[9].parse().unwrap_or_else(|_| panic!("{mode}: no datagram count:\n{out}"));
+        datagrams.insert(mode, sent);
     }
+    // 200000 bytes at MSS 500: 400 segments. Unicast puts each first copy on the wire once per
+    // receiver; the group takes it once for both.
+    assert!(datagrams["selective-repeat"] >= 2 * 400, "{out}");
+    assert!(datagrams["sr-multicast"] >= 400, "{out}");
+    assert!(datagrams["sr-multicast"] < datagrams["selective-repeat"], "{out}");
     let reference: Vec<&str> = out.lines().filter(|l| l.trim_start().starts_with("2  netns")).collect();
     assert_eq!(reference.len(), 1, "one netns reference row for n = 2 expected:\n{out}");
     assert!(out.contains("[netns] selective repeat p=0.05 vs p=0"), "{out}");

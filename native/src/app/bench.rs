@@ -2,8 +2,9 @@
 //! `--arq`, the ARQ comparison of issue 7: stop-and-wait, go-back-n and selective repeat over a
 //! grid of loss rates and receiver counts, beside the raw-UDP ceiling and the ping-pong floor
 //! ([`crate::blast`]), and the issue's target ratios computed from the same run; with
-//! `--network netns|both`, also on the namespaced test network with one process per node and
-//! against uftp where it is installed ([`netns`]).
+//! `--network netns|both`, also on the namespaced test network with one process per node,
+//! selective repeat over IP multicast there too (`sr-multicast`), and against uftp where it is
+//! installed ([`netns`]).
 
 use crate::blast;
 use crate::cli::{parse_secs, Wire};
@@ -33,7 +34,9 @@ mod netns {
         pub wall: f64,
         pub retransmissions: u64,
         pub timeouts: u64,
+        pub datagrams: u64,
     }
+    pub(super) const GROUP: &str = "";
     pub(super) struct UftpCell {
         pub secs: Option<f64>,
         pub wall: f64,
@@ -64,6 +67,9 @@ mod netns {
             match *self {}
         }
         pub fn transfer(&self, _: &Path, _: &CellSpec) -> Result<ProcessCell> {
+            match *self {}
+        }
+        pub fn transfer_multicast(&self, _: &Path, _: &CellSpec) -> Result<ProcessCell> {
             match *self {}
         }
         pub fn uftp(&self, _: &Path, _: usize) -> Result<UftpCell> {
@@ -264,7 +270,12 @@ pub struct ArqCell {
     pub retransmissions: Option<u64>,
     /// Timer expiries.
     pub timeouts: Option<u64>,
+    /// Datagrams the client put on the wire (its summary's totals; not known for uftp).
+    pub datagrams: Option<u64>,
 }
+
+/// The mode column of selective repeat with its DATA sent to an IP multicast group.
+const SR_MULTICAST: &str = "sr-multicast";
 
 /// One transfer of the `--arq` grid, as the node command lines see it.
 #[derive(Clone, Debug)]
@@ -421,7 +432,7 @@ async fn run_arq(args: BenchArgs) -> Result<()> {
     if on_loopback {
         println!("  loopback: servers and client in one current-thread tokio runtime, on 127.0.0.x");
     }
-    let mut not_measured = vec!["IP multicast"];
+    let mut not_measured = vec!["IP multicast on loopback (the namespaced network has it: sr-multicast)"];
     let mut ctx: Option<Arc<netns::Ctx>> = None;
     if args.network == Network::Loopback {
         not_measured.push("the namespaced test network and uftp (--network netns|both)");
@@ -573,13 +584,32 @@ async fn run_arq(args: BenchArgs) -> Result<()> {
         "time = transfer time (first send to the last end-of-file ACK); wall = the whole client \
          command, start to exit (netns: every node is a process)"
     );
+    let group = format!(
+        "; {SR_MULTICAST} = selective repeat with each DATA sent once to group {} (p2mpclient/p2mpserver \
+         --multicast)",
+        netns::GROUP
+    );
     println!(
-        "{:<16}  {:<8}  {:>5}  {:>3}  {:>9}  {:>9}  {:>12}  {:>8}  {:>8}  {:>8}",
-        "mode", "network", "p", "n", "time (s)", "wall (s)", "goodput MB/s", "retrans", "timeouts", "copies"
+        "datagrams = what the client put on the wire (its summary's totals){}",
+        if ctx.is_some() { group.as_str() } else { "" }
+    );
+    println!(
+        "{:<16}  {:<8}  {:>5}  {:>3}  {:>9}  {:>9}  {:>12}  {:>8}  {:>8}  {:>9}  {:>8}",
+        "mode",
+        "network",
+        "p",
+        "n",
+        "time (s)",
+        "wall (s)",
+        "goodput MB/s",
+        "retrans",
+        "timeouts",
+        "datagrams",
+        "copies"
     );
     let print_cell = |c: &ArqCell| {
         println!(
-            "{:<16}  {:<8}  {:>5}  {:>3}  {:>9}  {:>9}  {:>12}  {:>8}  {:>8}  {:>8}",
+            "{:<16}  {:<8}  {:>5}  {:>3}  {:>9}  {:>9}  {:>12}  {:>8}  {:>8}  {:>9}  {:>8}",
             c.mode,
             c.network,
             c.loss,
@@ -589,6 +619,7 @@ async fn run_arq(args: BenchArgs) -> Result<()> {
             opt(c.goodput_mb_per_sec, |g| format!("{g:.2}")),
             opt(c.retransmissions, |r| r.to_string()),
             opt(c.timeouts, |r| r.to_string()),
+            opt(c.datagrams, |r| r.to_string()),
             format!("{}/{} ok", c.n, c.n)
         );
     };
@@ -614,9 +645,38 @@ async fn run_arq(args: BenchArgs) -> Result<()> {
                                 goodput_mb_per_sec: Some(mb_per_sec(args.size, p.secs)),
                                 retransmissions: Some(p.retransmissions),
                                 timeouts: Some(p.timeouts),
+                                datagrams: Some(p.datagrams),
                             }
                         }
                         _ => loopback_cell(&spec, &base, &input, dir.path(), args.size).await?,
+                    };
+                    print_cell(&cell);
+                    cells.push(cell);
+                }
+            }
+        }
+        if let (Some(c), NETNS) = (&ctx, network) {
+            // Selective repeat through the group, same losses, receivers and seeds as above.
+            if wire != "binary" {
+                println!("{SR_MULTICAST:<16}  {network:<8}  not run (multicast uses the binary dialect)");
+            }
+            let mode = Mode::SelectiveRepeat { window: args.window };
+            for &loss in args.losses.iter().filter(|_| wire == "binary") {
+                for &n in &ns {
+                    let spec = CellSpec { mode, loss, n, seed: 1000 + n as u64, mss: args.mss, wire, policy };
+                    let (c, input) = (Arc::clone(c), input.clone());
+                    let p = blocking(move || c.transfer_multicast(&input, &spec)).await?;
+                    let cell = ArqCell {
+                        mode: SR_MULTICAST,
+                        network,
+                        loss,
+                        n,
+                        secs: Some(p.secs),
+                        wall: Some(p.wall),
+                        goodput_mb_per_sec: Some(mb_per_sec(args.size, p.secs)),
+                        retransmissions: Some(p.retransmissions),
+                        timeouts: Some(p.timeouts),
+                        datagrams: Some(p.datagrams),
                     };
                     print_cell(&cell);
                     cells.push(cell);
@@ -638,6 +698,7 @@ async fn run_arq(args: BenchArgs) -> Result<()> {
                         goodput_mb_per_sec: u.secs.map(|s| mb_per_sec(args.size, s)),
                         retransmissions: None,
                         timeouts: None,
+                        datagrams: None,
                     };
                     print_cell(&cell);
                     cells.push(cell);
@@ -684,6 +745,7 @@ async fn loopback_cell(
         goodput_mb_per_sec: Some(mb_per_sec(size, client.delay_secs())),
         retransmissions: Some(client.totals.retransmissions),
         timeouts: Some(client.totals.timeouts),
+        datagrams: Some(client.totals.transmissions),
     })
 }
 
@@ -789,19 +851,33 @@ fn print_targets(cells: &[ArqCell], refs: &[Reference], segments: u64, netns: bo
             println!("  [{net}] stop-and-wait vs ping-pong floor: not measured (p = 0 not in the grid)");
         }
     }
-    // 4. SR n = 3 on the namespaced network beats uftp in wall time (whole command).
-    match (find(NETNS, sr, 0.0, 3), find(NETNS, "uftp", 0.0, 3)) {
-        (Some(c), Some(u)) => {
-            let (w, wu) = (c.wall.unwrap_or(f64::INFINITY), u.wall.unwrap_or(0.0));
-            println!(
-                "  [netns] selective repeat p=0 n=3 vs uftp, whole command start to exit: p2mpclient {:.3} s \
-                 vs uftp {:.3} s = {:.2}x (target: less wall time than uftp): {}",
-                w,
-                wu,
-                w / wu.max(f64::MIN_POSITIVE),
-                verdict(w < wu)
-            );
+    // 4. SR n = 3 on the namespaced network beats uftp in wall time (whole command), by unicast
+    // and by multicast.
+    if let Some(u) = find(NETNS, "uftp", 0.0, 3) {
+        let wu = u.wall.unwrap_or(0.0);
+        for (label, mode) in [("unicast", sr), ("multicast", SR_MULTICAST)] {
+            match find(NETNS, mode, 0.0, 3) {
+                Some(c) => {
+                    let w = c.wall.unwrap_or(f64::INFINITY);
+                    println!(
+                        "  [netns] selective repeat ({label}) p=0 n=3 vs uftp wall time, whole command start \
+                         to exit: p2mpclient {:.3} s vs uftp {:.3} s = {:.2}x (target: less wall time than \
+                         uftp): {}",
+                        w,
+                        wu,
+                        w / wu.max(f64::MIN_POSITIVE),
+                        verdict(w < wu)
+                    );
+                }
+                None => println!(
+                    "  [netns] selective repeat ({label}) vs uftp wall time: not measured (no {mode} row at p = 0, \
+                     n = 3)"
+                ),
+            }
         }
+    }
+    match find(NETNS, "uftp", 0.0, 3) {
+        Some(_) => {}
         _ if !netns => println!(
             "  selective repeat vs uftp on the namespaced network: not measured (no namespaced network in this \
              run: --network netns|both)"

@@ -3,7 +3,8 @@
 //! runs them: `p2mpserver` in each receiver namespace, `p2mpclient` in the sender namespace
 //! (both binaries next to the running `p2mp`), and, where installed, uftp/uftpd on the same
 //! receivers. The raw blast and ping-pong run in this process on sockets opened inside the
-//! namespaces.
+//! namespaces. Selective repeat also runs over IP multicast here ([`Ctx::transfer_multicast`]):
+//! one server per namespace can own the group's port, which loopback cannot give cleanly.
 
 use super::CellSpec;
 use crate::batch::IoMode;
@@ -25,6 +26,8 @@ const UFTPD_PORT: u16 = 1044;
 const LIMIT: Duration = Duration::from_secs(300);
 /// Socket buffers of uftp and uftpd (`-B`), as in the issue.
 const UFTP_BUFFER: &str = "4194304";
+/// The group of the multicast rows (administratively scoped, as in the multicast tests).
+pub(super) const GROUP: &str = "239.77.0.1";
 
 /// What one process-based transfer measured.
 #[derive(Clone, Debug)]
@@ -37,6 +40,9 @@ pub(super) struct ProcessCell {
     pub retransmissions: u64,
     /// Timer expiries.
     pub timeouts: u64,
+    /// Datagrams the client put on the wire (its summary's `totals.transmissions`: DATA first
+    /// copies, once per segment to the group with multicast, retransmissions and FINs).
+    pub datagrams: u64,
 }
 
 /// What one uftp run measured.
@@ -257,7 +263,19 @@ impl Ctx {
     /// One ARQ transfer of `input` from a p2mpclient in the sender namespace to `spec.n`
     /// p2mpservers in receiver namespaces; checks every copy.
     pub fn transfer(&self, input: &Path, spec: &CellSpec) -> Result<ProcessCell> {
-        let what = spec.label();
+        self.run_transfer(input, spec, false)
+    }
+
+    /// The same transfer with the DATA sent once to [`GROUP`]: each server listens on the
+    /// wildcard address (one socket, joined on its own interface; its namespace has no other
+    /// server), the client sends by the sender's interface; ACKs, FINs and the resends the
+    /// client chooses to unicast go to each server's address, as in the unicast rows.
+    pub fn transfer_multicast(&self, input: &Path, spec: &CellSpec) -> Result<ProcessCell> {
+        self.run_transfer(input, spec, true)
+    }
+
+    fn run_transfer(&self, input: &Path, spec: &CellSpec, multicast: bool) -> Result<ProcessCell> {
+        let what = if multicast { format!("multicast {}", spec.label()) } else { spec.label() };
         let mut servers = Children(Vec::new());
         let mut outs = Vec::new();
         for i in 0..spec.n {
@@ -265,7 +283,12 @@ impl Ctx {
             let _ = std::fs::remove_file(&out);
             let mut cmd = self.net.command(self.net.receiver_ns(i), &self.server);
             cmd.arg(PORT.to_string()).arg(&out).arg(spec.loss.to_string());
-            cmd.args(["--bind", &self.net.receiver_ip(i).to_string()]);
+            let ip = self.net.receiver_ip(i).to_string();
+            if multicast {
+                cmd.args(["--multicast", GROUP, "--interface", &ip]);
+            } else {
+                cmd.args(["--bind", &ip]);
+            }
             cmd.args([
                 "--seed",
                 &(spec.seed + i as u64).to_string(),
@@ -284,6 +307,9 @@ impl Ctx {
         cmd.args((0..spec.n).map(|i| self.net.receiver_ip(i).to_string()));
         cmd.arg(PORT.to_string()).arg(input).arg(spec.mss.to_string());
         cmd.args(spec.client_args());
+        if multicast {
+            cmd.args(["--multicast", GROUP, "--interface", &self.net.sender_ip().to_string()]);
+        }
         cmd.args(["--json", "--quiet"]);
         let log = self.dir.join("netns-client.log");
         let start = Instant::now();
@@ -314,7 +340,13 @@ impl Ctx {
                 return Err(NativeError::Verify(format!("{what}: {} differs from the input", out.display())));
             }
         }
-        Ok(ProcessCell { secs, wall, retransmissions: field("retransmissions"), timeouts: field("timeouts") })
+        Ok(ProcessCell {
+            secs,
+            wall,
+            retransmissions: field("retransmissions"),
+            timeouts: field("timeouts"),
+            datagrams: field("transmissions"),
+        })
     }
 
     /// Sends `input` with uftp from the sender namespace to uftpd in each of the first `n`
