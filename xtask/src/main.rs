@@ -128,8 +128,10 @@ fn test(r: &mut Runner, no_browser: bool) -> Result {
         println!("\n==> browser tests (p2mp-e2e): skipped (--no-browser)");
     } else {
         // Headless Chromium against the dist/ just built (not a default member: run it here).
+        // CI=1 turns a missing chromedriver into a failure instead of a skip: the suite must
+        // not go green without having run its browser tests.
         r.step("browser tests (p2mp-e2e, headless Chromium)", |r| {
-            r.cargo(&["test", "-p", "p2mp-e2e", "--", "--test-threads=1"])
+            r.run_env("cargo", &["test", "-p", "p2mp-e2e", "--", "--test-threads=1"], &[("CI", "1")])
         })?;
     }
     Ok(())
@@ -264,12 +266,11 @@ fn ensure_browser(r: &mut Runner) -> Result {
     }
     let root = r.output("id", &["-u"]).is_ok_and(|uid| uid.trim() == "0");
     if !root || !r.quiet_ok("apt-get", &["--version"]) {
-        println!(
-            "    warning: chromium/chromedriver missing and this is not root with apt-get: \
-             install {} yourself for the browser tests",
+        return fail(format!(
+            "chromium/chromedriver missing and this is not root with apt-get: install {} yourself, \
+             or pass --no-browser to skip the browser tests",
             BROWSER_PACKAGES.join(" ")
-        );
-        return Ok(());
+        ));
     }
     println!("    chromium/chromedriver: missing, installing with apt-get");
     r.run_env("apt-get", &["update", "-q"], &[("DEBIAN_FRONTEND", "noninteractive")])?;
