@@ -210,6 +210,7 @@ impl BatchSocket {
     /// Waits for datagrams and takes every one already queued (up to the batch's capacity) into
     /// `rx`, replacing what it held.
     pub async fn recv(&self, rx: &mut RxBatch) -> io::Result<()> {
+        #[cfg(target_os = "linux")]
         let last = rx.got.len();
         rx.got.clear();
         #[cfg(target_os = "linux")]

@@ -123,6 +123,7 @@ impl Client {
         // A dead or unreachable receiver is the core's business (it times out and is declared
         // failed), never a reason to stop the others' transfer.
         let tolerate = |e: &std::io::Error| net::is_transient(e) || is_per_destination(e);
+        let mss = self.cfg.sender.mss;
         let mut send_errors = 0u64;
         let total = sender.segments();
         let mut shown = u64::MAX;
@@ -139,19 +140,22 @@ impl Client {
                 if gso {
                     batch.push(usize::from(t.receiver), t.destination, datagram);
                     if batch.len() >= FLUSH_AT {
-                        send_errors +=
-                            batch.flush(&self.socket, tolerate).await.map_err(NativeError::Network)?;
+                        send_errors += batch
+                            .flush(&self.socket, tolerate)
+                            .await
+                            .map_err(|e| net::send_failure(e, mss))?;
                     }
                 } else {
                     send_errors += self
                         .socket
                         .send_segments(t.destination, datagram, t.size, tolerate)
                         .await
-                        .map_err(NativeError::Network)?;
+                        .map_err(|e| net::send_failure(e, mss))?;
                 }
             }
             if !batch.is_empty() {
-                send_errors += batch.flush(&self.socket, tolerate).await.map_err(NativeError::Network)?;
+                send_errors +=
+                    batch.flush(&self.socket, tolerate).await.map_err(|e| net::send_failure(e, mss))?;
             }
             while let Some(ev) = sender.poll_event() {
                 if let EventKind::TimerFired { field, .. } = ev.kind {

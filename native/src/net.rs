@@ -109,9 +109,32 @@ pub async fn bind(addr: SocketAddr) -> Result<UdpSocket> {
     Ok(socket)
 }
 
+/// The OS code for "no buffer space available": a full interface or socket queue, which a
+/// retransmission recovers from (ENOBUFS on every unix, WSAENOBUFS on Windows).
+#[cfg(unix)]
+const NO_BUFFER_SPACE: Option<i32> = Some(libc::ENOBUFS);
+#[cfg(windows)]
+const NO_BUFFER_SPACE: Option<i32> = Some(10055);
+#[cfg(not(any(unix, windows)))]
+const NO_BUFFER_SPACE: Option<i32> = None;
+
+/// The OS code for "message too long": a datagram larger than the system sends (EMSGSIZE on
+/// every unix, WSAEMSGSIZE on Windows).
+#[cfg(unix)]
+const MESSAGE_TOO_LONG: Option<i32> = Some(libc::EMSGSIZE);
+#[cfg(windows)]
+const MESSAGE_TOO_LONG: Option<i32> = Some(10040);
+#[cfg(not(any(unix, windows)))]
+const MESSAGE_TOO_LONG: Option<i32> = None;
+
+/// Whether `e` carries the OS error `code` (never, if this system has no such code).
+fn has_code(e: &io::Error, code: Option<i32>) -> bool {
+    code.is_some() && e.raw_os_error() == code
+}
+
 /// Whether a socket error is a passing network condition that must not stop a node: ICMP
 /// port-unreachable reported as ECONNREFUSED / ECONNRESET (Linux, Windows), an interrupted call,
-/// a full buffer, an unreachable host or network.
+/// a full buffer (ENOBUFS), an unreachable host or network.
 pub fn is_transient(e: &io::Error) -> bool {
     use io::ErrorKind::*;
     matches!(
@@ -126,7 +149,26 @@ pub fn is_transient(e: &io::Error) -> bool {
             | NetworkUnreachable
             | NetworkDown
             | AddrNotAvailable
-    ) || (cfg!(target_os = "linux") && e.raw_os_error() == Some(105)) // ENOBUFS: queue full
+    ) || has_code(e, NO_BUFFER_SPACE)
+}
+
+/// Whether a send failed because the datagram is larger than this system lets a UDP datagram
+/// be (macOS, for one, caps them at 9216 bytes by default, below the 65507 UDP allows).
+pub fn is_message_too_long(e: &io::Error) -> bool {
+    has_code(e, MESSAGE_TOO_LONG)
+}
+
+/// The error that stops a sender whose send of DATA with `mss` payload bytes failed: a
+/// datagram too large for this system names the MSS as the cause (bad input, exit status 2);
+/// anything else is a network error.
+pub fn send_failure(e: io::Error, mss: usize) -> NativeError {
+    if is_message_too_long(&e) {
+        NativeError::usage(format!(
+            "MSS {mss} is too large for this system: it refused the datagram ({e}); use a smaller MSS"
+        ))
+    } else {
+        NativeError::Network(e)
+    }
 }
 
 /// The loopback address for the `i`-th in-process server (0-based) and the port it should use:
@@ -167,5 +209,20 @@ mod tests {
         assert_eq!(parse_bind("127.0.0.2", 9).unwrap(), "127.0.0.2:9".parse().unwrap());
         assert_eq!(parse_bind("[::1]", 9).unwrap(), "[::1]:9".parse().unwrap());
         assert!(parse_bind("nonsense", 9).is_err());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn full_buffers_pass_and_oversized_datagrams_name_the_mss() {
+        assert!(is_transient(&io::Error::from_raw_os_error(libc::ENOBUFS)));
+        let too_long = io::Error::from_raw_os_error(libc::EMSGSIZE);
+        assert!(!is_transient(&too_long));
+        let e = send_failure(too_long, 9300);
+        assert_eq!(e.exit_code(), 2);
+        let msg = e.to_string();
+        assert!(msg.contains("MSS 9300 is too large for this system"), "{msg}");
+        assert!(!msg.contains('\n'), "{msg}");
+        let other = send_failure(io::Error::from_raw_os_error(libc::EBADF), 500);
+        assert!(matches!(other, NativeError::Network(_)), "{other}");
     }
 }

@@ -240,6 +240,51 @@ fn client_bad_input_exits_2_with_one_line() {
     assert_bad_input(c, &["7735", "f.bin", "500"], d, "at least 4");
     assert_bad_input(c, &["127.0.0.1", "7735", "big.bin", "500", "--wire", "text"], d, "too large");
     assert_bad_input(c, &["127.0.0.1", "7735", "f.bin", "500", "--bind", "nonsense"], d, "bind address");
+    // Negative numbers are values, not options: the client's own one-line error, not clap's usage.
+    assert_bad_input(c, &["127.0.0.1", "-1", "f.bin", "500"], d, "port");
+    assert_bad_input(c, &["127.0.0.1", "7735", "f.bin", "-5"], d, "MSS");
+    // One byte over the largest MSS whose DATA still fits in a 65507-byte UDP datagram.
+    let over_binary = (Dialect::Binary.max_mss() + 1).to_string();
+    let over_text = (Dialect::Text.max_mss() + 1).to_string();
+    assert_bad_input(c, &["127.0.0.1", "7735", "f.bin", &over_binary], d, "MSS");
+    assert_bad_input(c, &["127.0.0.1", "7735", "f.bin", &over_text, "--wire", "text"], d, "MSS");
+    // Clap's own usage errors may span lines, but they still exit 2.
+    assert_usage_error(c, &["127.0.0.1", "7735", "f.bin", "500", "--no-such-option"], d);
+    assert_usage_error(c, &["127.0.0.1", "7735", "f.bin", "500", "--timeout", "-1"], d);
+    assert_usage_error(c, &[], d);
+}
+
+/// The largest MSS of each dialect passes the client's validation (checked directly: sending
+/// it would need a system that carries 65507-byte datagrams), and one byte more does not.
+#[test]
+fn largest_mss_passes_validation() {
+    use clap::Parser;
+    use p2mp_native::cli::client::{split_positionals, ClientArgs};
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("f.bin");
+    std::fs::write(&file, b"hello").unwrap();
+    let file = file.to_str().unwrap();
+    // Binary: an 8-byte header; text: 16 + 3 + 16 + 3 + 32 digits and separators, then `###`.
+    for (wire, dialect, max) in [("binary", Dialect::Binary, 65_499), ("text", Dialect::Text, 65_434)] {
+        assert_eq!(dialect.max_mss(), max, "{wire}");
+        assert_eq!(dialect.header_len() + max, 65_507, "{wire}");
+        for (mss, valid) in [(max, true), (max + 1, false)] {
+            let mss = mss.to_string();
+            let args =
+                ClientArgs::try_parse_from(["p2mpclient", "127.0.0.1", "7735", file, &mss, "--wire", wire])
+                    .unwrap();
+            let pos = split_positionals(&args.args).unwrap();
+            let r = args.sender_config(&pos);
+            assert_eq!(r.is_ok(), valid, "{wire} MSS {mss}: {r:?}");
+        }
+    }
+}
+
+fn assert_usage_error(exe: &str, args: &[&str], dir: &Path) {
+    let r = run(exe, args, dir);
+    assert_eq!(r.status.code(), Some(2), "{args:?}: {}{}", r.stdout, r.stderr);
+    assert!(r.stderr.starts_with("error:"), "{args:?}: {:?}", r.stderr);
+    assert!(r.stdout.is_empty(), "{args:?}: {}", r.stdout);
 }
 
 #[test]
@@ -255,6 +300,11 @@ fn server_bad_input_exits_2_with_one_line() {
     assert_bad_input(s, &[&port, "out.bin", "lots"], d, "probability");
     assert_bad_input(s, &[&port, "out.bin", "0.1", "--bind", "300.1.1.1"], d, "bind");
     assert_bad_input(s, &[&port, "no/such/dir/out.bin", "0.1", "--bind", "127.0.0.1"], d, "out.bin");
+    assert_bad_input(s, &["-1", "out.bin", "0.1"], d, "port");
+    std::fs::create_dir(d.join("adir")).unwrap();
+    assert_bad_input(s, &[&port, "adir", "0.1", "--bind", "127.0.0.1"], d, "is a directory");
+    assert_usage_error(s, &[&port, "out.bin"], d);
+    assert_usage_error(s, &[&port, "out.bin", "0.1", "--no-such-option"], d);
     assert!(common::partial_files(d).is_empty());
 }
 

@@ -22,6 +22,9 @@ use std::time::{Duration, Instant};
 const TRUNK_VERSION: &str = "0.21.14";
 /// Rust target of the browser builds.
 const WASM_TARGET: &str = "wasm32-unknown-unknown";
+/// The nodes must build on Windows; this target's standard library is all `cargo check` (and
+/// clippy) need, no C cross compiler.
+const WINDOWS_TARGET: &str = "x86_64-pc-windows-gnu";
 /// Debian packages for the browser tests.
 const BROWSER_PACKAGES: [&str; 2] = ["chromium", "chromium-driver"];
 
@@ -120,6 +123,21 @@ fn test(r: &mut Runner, no_browser: bool) -> Result {
             "warnings",
         ])
     })?;
+    // The non-Linux cfg paths of the nodes (the seed's users ran Windows) are compiled here.
+    r.step("clippy (windows, p2mp-native binaries)", |r| {
+        ensure_target(r, WINDOWS_TARGET)?;
+        r.cargo(&[
+            "clippy",
+            "-p",
+            "p2mp-native",
+            "--target",
+            WINDOWS_TARGET,
+            "--bins",
+            "--",
+            "-D",
+            "warnings",
+        ])
+    })?;
     // The browser tests need the web build: they run after it, below.
     r.step("test (host, workspace)", |r| r.cargo(&["test", "--workspace", "--exclude", "p2mp-e2e"]))?;
     r.step("build p2mp-core for wasm", |r| r.cargo(&["build", "-p", "p2mp-core", "--target", WASM_TARGET]))?;
@@ -174,7 +192,7 @@ fn build_web(r: &mut Runner) -> Result {
 /// Installs what is missing; each check takes milliseconds when the tool is present.
 fn install(r: &mut Runner, browser: bool) -> Result {
     ensure_components(r)?;
-    ensure_wasm_target(r)?;
+    ensure_target(r, WASM_TARGET)?;
     let bindgen = wasm_bindgen_version(&r.root)?;
     ensure_cargo_tool(r, "trunk", "trunk", TRUNK_VERSION, &["--locked"])?;
     // Not --locked: the CLI's own lockfile can need a newer rustc than ours.
@@ -199,14 +217,15 @@ fn ensure_components(r: &mut Runner) -> Result {
     Ok(())
 }
 
-fn ensure_wasm_target(r: &mut Runner) -> Result {
+/// Installs a rustup target unless it is already there.
+fn ensure_target(r: &mut Runner, target: &str) -> Result {
     let installed = r.output("rustup", &["target", "list", "--installed"])?;
-    if installed.lines().any(|l| l.trim() == WASM_TARGET) {
-        println!("    {WASM_TARGET}: present");
+    if installed.lines().any(|l| l.trim() == target) {
+        println!("    {target}: present");
         return Ok(());
     }
-    println!("    {WASM_TARGET}: missing, installing");
-    r.run("rustup", &["target", "add", WASM_TARGET])
+    println!("    {target}: missing, installing");
+    r.run("rustup", &["target", "add", target])
 }
 
 /// The wasm-bindgen version, from Trunk.toml's `[tools] wasm_bindgen`, checked against the

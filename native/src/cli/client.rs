@@ -20,7 +20,7 @@ use std::time::Duration;
 /// address). Each retransmission timeout prints `Timeout, sequence number = Y`. Exits with 1 if
 /// any receiver failed, 2 on bad input.
 #[derive(Debug, Parser)]
-#[command(name = "p2mpclient", version)]
+#[command(name = "p2mpclient", version, allow_negative_numbers = true)]
 pub struct ClientArgs {
     /// `<server-1> ... <server-n> <port> <file-name> <MSS>`: the servers, the servers' UDP port,
     /// the file to send, and the maximum segment size (payload bytes per datagram).
