@@ -307,7 +307,7 @@ async fn a_viewer_that_does_not_read_is_dropped_while_others_and_publishers_go_o
 
 #[tokio::test]
 async fn malformed_or_misplaced_lines_are_rejected_and_never_forwarded() {
-    let (_hub, addr, publish) = start(cfg()).await;
+    let (hub, addr, publish) = start(cfg()).await;
     let mut viewer = ws(&format!("ws://{addr}/ws/view"), &[]).await.unwrap();
     // An event before any header: rejected.
     let mut rogue = ws(&publish, &[]).await.unwrap();
@@ -343,6 +343,43 @@ async fn malformed_or_misplaced_lines_are_rejected_and_never_forwarded() {
     assert_eq!(events[1].kind, EventKind::SegmentComplete);
     assert_eq!(events[1].t, Instant::from_micros(500), "rebased on the transfer's start");
     assert!(is_end(lines.last().unwrap()));
+    // Each rejection is counted and kept with its reason, in the log's words (the hub is quiet
+    // here: they are kept all the same). Six lines and the binary message; the rogue
+    // publisher's connection races the other's, so wait for its count too.
+    let counted = tokio::time::timeout(Duration::from_secs(10), async {
+        while hub.stats().rejected < 7 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+    assert!(counted.is_ok(), "{:?}", hub.stats());
+    assert_eq!(hub.stats().rejected, 7, "{:#?}", hub.rejections());
+    let notices = hub.rejections();
+    assert_eq!(notices.len(), 7, "{notices:#?}");
+    let from_p = "rejected a trace line from Client at 127.0.0.1:5000: ";
+    let reasons: Vec<&str> = notices.iter().filter_map(|n| n.strip_prefix(from_p)).collect();
+    assert_eq!(reasons.len(), 5, "{notices:#?}");
+    for (i, line) in [3, 4, 5].into_iter().enumerate() {
+        assert!(reasons[i].starts_with(&format!("line {line} does not parse: ")), "{notices:#?}");
+    }
+    // The parser's message follows (serde_json's words: not pinned beyond a hint).
+    assert!(reasons[0].contains("column"), "{notices:#?}");
+    assert!(reasons[1].contains("TraceLine") && reasons[2].contains("TraceLine"), "{notices:#?}");
+    assert_eq!(reasons[3], "an event of Server(0) from a publisher of Client", "{notices:#?}");
+    assert_eq!(reasons[4], "a second header line", "{notices:#?}");
+    let rogue: Vec<&String> =
+        notices.iter().filter(|n| n.starts_with("rejected a trace line from publisher 127.0.0.1:")).collect();
+    assert_eq!(rogue.len(), 1, "{notices:#?}");
+    assert!(rogue[0].ends_with(": an event before the header line"), "{notices:#?}");
+    assert_eq!(
+        notices
+            .iter()
+            .filter(|n| n.starts_with("rejected a binary message from publisher 127.0.0.1:")
+                && n.ends_with(": traces are text"))
+            .count(),
+        1,
+        "{notices:#?}"
+    );
 }
 
 #[tokio::test]

@@ -1,6 +1,7 @@
 //! The app's state and its reducer: the trace being shown (from any source), the cursor, and
 //! playback. Pure: no I/O, no simulation, no clock (time comes in with [`Action::Tick`]), so it
-//! is tested on the host. The Yew app wraps it with `use_reducer`.
+//! is tested on the host. The Yew app keeps it in a `use_mut_ref` and applies actions to it
+//! in place (see docs/live-view.md, "How the app is built").
 //!
 //! Every source (live WebSocket, replay file or URL, in-browser simulation) feeds the same
 //! actions: [`Action::Open`] to start, [`Action::Ingest`] with JSON Lines text (a header line

@@ -356,7 +356,7 @@ async fn publish(shared: Arc<Shared>, mut ws: WebSocketStream<TcpStream>, peer: 
                 shared.ingest(id, t.as_str());
             }
             Ok(Message::Binary(_)) => {
-                shared.log(&format!("rejected a binary message from publisher {peer}: traces are text"));
+                shared.reject_message(Some(peer), "binary message", "traces are text");
             }
             Ok(Message::Close(_)) => break,
             Ok(_) => {}

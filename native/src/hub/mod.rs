@@ -13,8 +13,9 @@
 //!
 //! Safety limits ([`HubConfig`]): a connection cap, a message size cap, a bounded queue per
 //! viewer (a viewer that does not keep up is dropped with a notice, never buffered without
-//! bound), lines that do not parse rejected and logged. The Origin of browser requests must be
-//! the page's own (or listed); beyond loopback a token is required.
+//! bound), lines that do not parse rejected, counted and logged ([`HubStats::rejected`],
+//! [`HubHandle::rejections`]). The Origin of browser requests must be the page's own (or
+//! listed); beyond loopback a token is required.
 
 mod http;
 pub mod state;
@@ -137,6 +138,11 @@ impl HubHandle {
     /// Current counters.
     pub fn stats(&self) -> HubStats {
         self.shared.stats()
+    }
+
+    /// The most recent rejection notices, oldest first (see [`state::Shared::rejections`]).
+    pub fn rejections(&self) -> Vec<String> {
+        self.shared.rejections()
     }
 }
 

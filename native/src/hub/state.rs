@@ -30,6 +30,8 @@ pub const BACKLOG_LINES_MAX: usize = 2_000_000;
 const MESSAGE_TARGET: usize = 256 * 1024;
 /// Rejected lines logged per publisher (the rest are only counted).
 const REJECT_LOG_MAX: u64 = 5;
+/// Rejection notices kept for [`Shared::rejections`] (the most recent ones).
+pub const REJECTIONS_KEPT: usize = 32;
 
 /// The demo's hook for `POST /api/again`.
 #[derive(Clone, Debug)]
@@ -116,6 +118,19 @@ struct State {
     backlog_lines: usize,
     backlog_full_logged: bool,
     viewers: Vec<Viewer>,
+    rejected: u64,
+    rejections: VecDeque<String>,
+}
+
+impl State {
+    /// Counts a rejection and keeps its notice (the last [`REJECTIONS_KEPT`]).
+    fn record_rejection(&mut self, notice: String) {
+        self.rejected += 1;
+        if self.rejections.len() >= REJECTIONS_KEPT {
+            self.rejections.pop_front();
+        }
+        self.rejections.push_back(notice);
+    }
 }
 
 /// Counters, for tests and logs.
@@ -129,6 +144,9 @@ pub struct HubStats {
     pub released: usize,
     /// Transfers seen.
     pub transfers: u64,
+    /// Trace lines and binary messages rejected from publishers since the hub started, each
+    /// with a reason (see [`Shared::rejections`]); none of them reached a viewer.
+    pub rejected: u64,
 }
 
 /// The state shared by every connection of one hub.
@@ -183,7 +201,24 @@ impl Shared {
             publishers: s.publishers.len(),
             released: s.backlog_lines,
             transfers: s.generation,
+            rejected: s.rejected,
         }
+    }
+
+    /// The most recent rejection notices (at most [`REJECTIONS_KEPT`]), oldest first, in the
+    /// words of the hub's log line without its `p2mp ui: ` prefix, e.g. `rejected a trace line
+    /// from Client at 127.0.0.1:5000: a second header line`. Kept even when the hub is quiet
+    /// and beyond the first five per publisher that are logged.
+    pub fn rejections(&self) -> Vec<String> {
+        self.lock().rejections.iter().cloned().collect()
+    }
+
+    /// Rejects a whole message from a publisher (`what` it is, e.g. "binary message", and
+    /// `why`): counted, kept for [`Shared::rejections`] and logged.
+    pub fn reject_message(&self, peer: Option<SocketAddr>, what: &str, why: &str) {
+        let notice = format!("rejected a {what} from publisher {}: {why}", fmt_peer(peer));
+        self.lock().record_rejection(notice.clone());
+        self.log(&notice);
     }
 
     /// Handles `POST /api/again`.
@@ -303,10 +338,13 @@ impl Shared {
                 .header
                 .as_ref()
                 .map_or_else(|| format!("publisher {}", fmt_peer(p.peer)), |(n, a)| format!("{n:?} at {a}"));
-            for why in bad.iter().take(REJECT_LOG_MAX.saturating_sub(before) as usize) {
-                if !self.quiet {
-                    eprintln!("p2mp ui: rejected a trace line from {who}: {why}");
+            let to_log = REJECT_LOG_MAX.saturating_sub(before) as usize;
+            for (i, why) in bad.iter().enumerate() {
+                let notice = format!("rejected a trace line from {who}: {why}");
+                if i < to_log {
+                    self.log(&notice);
                 }
+                s.record_rejection(notice);
             }
         }
         for e in accepted {
