@@ -195,6 +195,12 @@ impl Receiver {
         self.peer
     }
 
+    /// Segments held out of order behind a gap (selective repeat): never more than
+    /// `reorder_window - 1`, and none with the classic receiver. Bounds the receiver's memory.
+    pub fn buffered_segments(&self) -> usize {
+        self.buffered.len()
+    }
+
     /// Whether the end of file has arrived (the output is complete).
     pub fn is_finished(&self) -> bool {
         self.finished

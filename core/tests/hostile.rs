@@ -204,3 +204,98 @@ proptest! {
         prop_assert!(s.segments_done() <= s.segments());
     }
 }
+
+/// What every DATA for segment `seq` carries in the reorder-buffer property: its number, then
+/// a length that varies, so a segment delivered in the wrong place never matches.
+fn payload_of(seq: u32) -> Vec<u8> {
+    let mut v = seq.to_le_bytes().to_vec();
+    v.resize(4 + seq as usize % 5, 0xa5);
+    v
+}
+
+/// A reorder window: mostly small (deep, many gaps filled), sometimes anything up to the
+/// largest accepted, and that largest itself.
+fn reorder_window() -> impl Strategy<Value = u32> {
+    use p2mp_core::window::MAX_WINDOW;
+    prop_oneof![3 => 0u32..=4, 3 => 5u32..=64, 1 => 0u32..=MAX_WINDOW, 1 => Just(MAX_WINDOW)]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: cases(300), rng_seed: RngSeed::Fixed(0x5e1e), ..ProptestConfig::default() })]
+
+    /// The selective-repeat receiver under segments at, inside, at the edge of, just past and
+    /// behind its window, anywhere at all, FINs, junk and a second sender: no panic, never more
+    /// than `reorder_window - 1` segments held, never an ACK for a segment it neither delivered
+    /// nor holds, and what it hands out is always segments 0, 1, 2, ... in order, each once.
+    #[test]
+    fn reorder_buffer_stays_within_its_window_and_delivers_in_order(
+        window in reorder_window(),
+        loss in prop_oneof![Just(0.0f64), 0.0f64..0.3],
+        inputs in prop::collection::vec(
+            (0u8..8, 0u8..10, any::<u32>(), prop::collection::vec(any::<u8>(), 0..24), 0u64..50_000),
+            1..400,
+        ),
+    ) {
+        use p2mp_core::ReceiverOutput;
+        let cfg = ReceiverConfig { reorder_window: window, loss, seed: u64::from(window), ..ReceiverConfig::default() };
+        let mut r = Receiver::new(cfg).unwrap();
+        // How far past the next expected segment it may hold one.
+        let ahead = u64::from(window.saturating_sub(1));
+        let mut now = Instant::ZERO;
+        let mut buf = Vec::new();
+        let mut dgram = Vec::new();
+        let mut delivered = 0u32;
+        let mut finished = false;
+        for (who, kind, x, junk, dt) in inputs {
+            now += core::time::Duration::from_micros(dt);
+            // Binary: the next segment expected is the count delivered.
+            let next = r.stats().segments;
+            let seq = match kind {
+                0..=2 => next,
+                3..=5 => next + u64::from(x) % (u64::from(window) + 2),
+                6 => (next + ahead + u64::from(x % 5)).saturating_sub(2),
+                7 => next.saturating_sub(1 + u64::from(x % 4)),
+                _ => u64::from(x),
+            };
+            let seq = u32::try_from(seq).unwrap_or(x);
+            dgram.clear();
+            match (kind, x % 3) {
+                (9, 0) => Dialect::Binary.emit(&Packet::Fin { seq: 0 }, &mut dgram).unwrap(),
+                (9, _) => dgram.extend_from_slice(&junk),
+                _ => Dialect::Binary.emit(&Packet::Data { seq, payload: &payload_of(seq) }, &mut dgram).unwrap(),
+            }
+            // Mostly the sender, sometimes a stranger with the same kind of datagrams.
+            let from = receiver_addr(u16::from(who / 7));
+            r.handle_datagram(now, from, &dgram, None);
+            r.handle_timeout(now);
+            let next = r.stats().segments;
+            while let Some(t) = r.poll_transmit(now, &mut buf) {
+                prop_assert_eq!(Some(t.destination), r.peer());
+                if let Ok(Packet::Ack { seq: k }) = Dialect::Binary.parse(&buf) {
+                    prop_assert!(u64::from(k) <= next + ahead, "ACK {} with next {} and window {}", k, next, window);
+                }
+            }
+            while let Some(out) = r.poll_output() {
+                match out {
+                    ReceiverOutput::Data(v) => {
+                        prop_assert!(!finished, "data after the end of file");
+                        prop_assert_eq!(v, payload_of(delivered), "segment {} out of place", delivered);
+                        delivered += 1;
+                    }
+                    ReceiverOutput::Finished { segments, .. } => {
+                        prop_assert_eq!(segments, u64::from(delivered));
+                        finished = true;
+                    }
+                    _ => {}
+                }
+            }
+            while r.poll_event().is_some() {}
+            let held = r.buffered_segments() as u64;
+            prop_assert!(held <= ahead, "{} held with window {}", held, window);
+            if finished {
+                prop_assert_eq!(held, 0, "held segments after the end of file");
+            }
+            prop_assert_eq!(r.stats().segments, u64::from(delivered));
+        }
+    }
+}

@@ -48,6 +48,17 @@ pub enum NativeError {
         /// Why.
         reason: String,
     },
+    /// Writing the received file failed once receiving had begun (disk full, file size limit,
+    /// I/O error), mid-transfer or at the end of file: the transfer is abandoned, nothing more
+    /// is acknowledged (not even the FIN), and the temporary file is deleted (when the
+    /// [`crate::output::PartialFile`] drops, before [`crate::Server::run`] returns).
+    #[error("cannot write output file {}: {reason}; transfer abandoned, the partial output was deleted", path.display())]
+    WriteFailed {
+        /// The target path.
+        path: PathBuf,
+        /// The I/O error.
+        reason: String,
+    },
     /// A trace file could not be created or written.
     #[error("cannot write trace file {}: {source}", path.display())]
     TraceFile {
@@ -110,6 +121,7 @@ impl NativeError {
             | NativeError::TraceFile { .. } => 2,
             NativeError::Network(_)
             | NativeError::Aborted { .. }
+            | NativeError::WriteFailed { .. }
             | NativeError::Interrupted
             | NativeError::ReceiversFailed { .. }
             | NativeError::Verify(_)

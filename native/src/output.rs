@@ -76,8 +76,10 @@ impl PartialFile {
         crate::source::hex(&sha2::Digest::finalize(self.hasher.clone()))
     }
 
+    // A failure once receiving has begun is a failed run (exit 1), unlike a target that cannot
+    // be created at all (bad input, exit 2).
     fn write_error(&self, e: std::io::Error) -> NativeError {
-        NativeError::OutputFile { path: self.target.clone(), reason: e.to_string() }
+        NativeError::WriteFailed { path: self.target.clone(), reason: e.to_string() }
     }
 
     /// Appends in-sequence payload.
@@ -106,7 +108,7 @@ impl PartialFile {
             .and_then(|file| file.sync_all())
             .map_err(|e| self.write_error(e))
             .and_then(|()| {
-                fs::rename(&self.temp, &self.target).map_err(|e| NativeError::OutputFile {
+                fs::rename(&self.temp, &self.target).map_err(|e| NativeError::WriteFailed {
                     path: self.target.clone(),
                     reason: format!("cannot rename {} into place: {e}", self.temp.display()),
                 })

@@ -105,7 +105,8 @@ impl Server {
 
     /// Serves one transfer: returns once the receiver has finished and lingered, with the file
     /// renamed into place. On abort (a silent sender) the temporary file is deleted and
-    /// [`NativeError::Aborted`] returned. Cancelling the future also deletes it.
+    /// [`NativeError::Aborted`] returned; on a write error (disk full) likewise, with
+    /// [`NativeError::WriteFailed`]. Cancelling the future also deletes it.
     pub async fn run(mut self) -> Result<ServerSummary> {
         let result = self.drive().await;
         let flushed = self.trace.flush();
@@ -129,8 +130,14 @@ impl Server {
             Some(DelayLine::spawn(self.socket.socket(), self.reply_delay)?)
         };
         loop {
-            // Replies first: the ACKs of a received batch go out (as one GSO train where the
-            // platform has it) before its payload is written.
+            let mut closed = false;
+            // The end of file is echoed only once the file is in place: a write that fails at
+            // the last flush must leave the client with a silent receiver, not a finished one.
+            if self.receiver.is_finished() && !self.output.is_committed() {
+                closed |= self.write_outputs(&mut peer)?;
+            }
+            // Otherwise replies first: the ACKs of a received batch go out (as one GSO train
+            // where the platform has it) before its payload is written.
             let gso = self.socket.max_segments() > 1;
             while let Some(t) = self.receiver.poll_transmit(clock.now(), &mut tx_buf) {
                 let reply = tx_buf.get(..t.size).unwrap_or(&[]);
@@ -150,23 +157,7 @@ impl Server {
                 send_errors +=
                     batch.flush(&self.socket, net::is_transient).await.map_err(NativeError::Network)?;
             }
-            let mut closed = false;
-            while let Some(out) = self.receiver.poll_output() {
-                match out {
-                    ReceiverOutput::Started { peer: p } => peer = Some(p),
-                    ReceiverOutput::Data(data) => {
-                        self.output.append(&data)?;
-                        self.received.fetch_add(data.len() as u64, Ordering::Relaxed);
-                        self.receiver.recycle(data);
-                    }
-                    ReceiverOutput::Finished { .. } => self.output.commit()?,
-                    ReceiverOutput::Aborted { bytes } => {
-                        self.drain_events()?;
-                        return Err(NativeError::Aborted { bytes });
-                    }
-                    ReceiverOutput::Closed => closed = true,
-                }
-            }
+            closed |= self.write_outputs(&mut peer)?;
             self.drain_events()?;
             if closed {
                 let stats = self.receiver.stats();
@@ -210,6 +201,30 @@ impl Server {
                 () = clock.sleep_until(deadline) => self.receiver.handle_timeout(clock.now()),
             }
         }
+    }
+
+    /// Acts on the receiver's outputs: writes data, commits at the end of file. Returns
+    /// whether the receiver has closed. A write error ends the transfer: the error is returned
+    /// at once, so nothing more is acknowledged and the client sees a silent receiver.
+    fn write_outputs(&mut self, peer: &mut Option<SocketAddr>) -> Result<bool> {
+        let mut closed = false;
+        while let Some(out) = self.receiver.poll_output() {
+            match out {
+                ReceiverOutput::Started { peer: p } => *peer = Some(p),
+                ReceiverOutput::Data(data) => {
+                    self.output.append(&data)?;
+                    self.received.fetch_add(data.len() as u64, Ordering::Relaxed);
+                    self.receiver.recycle(data);
+                }
+                ReceiverOutput::Finished { .. } => self.output.commit()?,
+                ReceiverOutput::Aborted { bytes } => {
+                    self.drain_events()?;
+                    return Err(NativeError::Aborted { bytes });
+                }
+                ReceiverOutput::Closed => closed = true,
+            }
+        }
+        Ok(closed)
     }
 
     fn drain_events(&mut self) -> Result<()> {
