@@ -2,9 +2,9 @@
 //! `Pair`: each test picks one datagram and drops, duplicates, delays or corrupts it.
 
 use core::time::Duration;
-use p2mp_core::sim::{DeadReceiver, Fate, LinkConfig, SimConfig, SimResult, Simulation};
+use p2mp_core::sim::{DeadReceiver, Fate, LinkConfig, LossModel, SimConfig, SimResult, Simulation};
 use p2mp_core::trace::{EventKind, Node, RejectReason, TraceEvent};
-use p2mp_core::{Dialect, Instant, PacketKind, RtoPolicy};
+use p2mp_core::{Dialect, Instant, Mode, PacketKind, RtoPolicy};
 use std::collections::HashSet;
 
 fn base(file_size: u64, mss: usize, receivers: u16) -> SimConfig {
@@ -342,6 +342,79 @@ fn same_seed_same_trace_and_different_seed_different_trace() {
     let a = run(cfg.clone());
     assert_eq!(a, run(cfg.clone()));
     assert_ne!(a, run(SimConfig { seed: 2, ..cfg }));
+}
+
+/// Every impairment the simulator models at once, each strong enough to act on a small
+/// transfer: the receivers' loss service, Gilbert-Elliott burst loss, jitter, duplication,
+/// reordering, corruption, and a bandwidth limit behind a drop-tail queue that a window of
+/// DATA overflows.
+fn every_impairment() -> SimConfig {
+    SimConfig {
+        loss: 0.1,
+        mode: Mode::SelectiveRepeat { window: 8 },
+        link: LinkConfig {
+            delay: Duration::from_millis(5),
+            jitter: Duration::from_millis(2),
+            bandwidth_bps: 2_000_000,
+            queue_bytes: 1_200,
+            loss: LossModel::GilbertElliott {
+                p_good_bad: 0.02,
+                p_bad_good: 0.3,
+                loss_good: 0.005,
+                loss_bad: 0.6,
+            },
+            duplicate: 0.03,
+            reorder: 0.03,
+            corrupt: 0.03,
+        },
+        max_timeouts: 50,
+        ..base(20_000, 250, 4)
+    }
+}
+
+fn traced(cfg: SimConfig) -> (String, Vec<TraceEvent>) {
+    let mut s = Simulation::new(cfg).unwrap();
+    let r = s.run();
+    assert!(all_intact(&r), "the transfer completes despite the impairments");
+    (serde_json::to_string(s.trace()).unwrap(), s.take_trace())
+}
+
+#[test]
+fn every_impairment_at_once_same_seed_same_trace_and_each_one_acts() {
+    let cfg = every_impairment();
+    let (a, trace) = traced(cfg.clone());
+    assert_eq!(a, traced(cfg.clone()).0, "same seed, same parameters: the same trace");
+    assert_ne!(a, traced(SimConfig { seed: 2, ..cfg.clone() }).0, "another seed, another trace");
+    // The labelled impairments all show in the trace...
+    let count = |f: fn(&EventKind) -> bool| trace.iter().filter(|e| f(&e.kind)).count();
+    assert!(count(|k| matches!(k, EventKind::LossDrop { .. })) > 0, "loss service");
+    assert!(count(|k| matches!(k, EventKind::LinkDrop { .. })) > 0, "link loss and queue drops");
+    assert!(count(|k| matches!(k, EventKind::LinkDuplicate)) > 0, "duplication");
+    assert!(count(|k| matches!(k, EventKind::LinkCorrupt)) > 0, "corruption");
+    assert!(
+        count(|k| matches!(k, EventKind::Reject { reason: RejectReason::Checksum, .. })) > 0,
+        "corrupted datagrams are rejected"
+    );
+    // ...and each parameter, the unlabelled ones (delay spread, bandwidth, queue) included,
+    // changes the trace when switched off: the identical traces above are not identical
+    // because some impairment did nothing.
+    let l = cfg.link;
+    let off: [(&str, SimConfig); 8] = [
+        ("loss service", SimConfig { loss: 0.0, ..cfg.clone() }),
+        ("burst loss", SimConfig { link: LinkConfig { loss: LossModel::None, ..l }, ..cfg.clone() }),
+        ("jitter", SimConfig { link: LinkConfig { jitter: Duration::ZERO, ..l }, ..cfg.clone() }),
+        ("duplication", SimConfig { link: LinkConfig { duplicate: 0.0, ..l }, ..cfg.clone() }),
+        ("reordering", SimConfig { link: LinkConfig { reorder: 0.0, ..l }, ..cfg.clone() }),
+        ("corruption", SimConfig { link: LinkConfig { corrupt: 0.0, ..l }, ..cfg.clone() }),
+        ("bandwidth", SimConfig { link: LinkConfig { bandwidth_bps: 0, ..l }, ..cfg.clone() }),
+        ("queue", SimConfig { link: LinkConfig { queue_bytes: 0, ..l }, ..cfg.clone() }),
+    ];
+    for (what, c) in off {
+        assert_ne!(a, traced(c).0, "switching off {what} changes nothing");
+    }
+    // Without link loss, the link drops are the queue's.
+    let (_, no_link_loss) = traced(SimConfig { link: LinkConfig { loss: LossModel::None, ..l }, ..cfg });
+    assert!(no_link_loss.iter().any(|e| matches!(e.kind, EventKind::LinkDrop { .. })), "the queue overflows");
 }
 
 #[test]

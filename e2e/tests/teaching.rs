@@ -2,12 +2,15 @@
 //! controls and from a shared URL, checked against the same simulation run natively here;
 //! packets dropped by clicking them in the diagram and by keyboard, followed by a timeout and
 //! a retransmission to exactly that receiver; the trace export; a preset; the experiments tab.
+//! And the determinism claim on a lossy, jittery run with burst link loss: the trace the wasm
+//! simulator exports is the native simulator's, line for line.
 
 use fantoccini::actions::{InputSource, MouseActions, PointerAction, MOUSE_BUTTON_LEFT};
 use fantoccini::Locator;
+use p2mp_core::sim::{LinkConfig, SimConfig};
 use p2mp_core::trace::{EventKind, TraceEvent, TxId};
 use p2mp_core::view::{Summary, TraceModel};
-use p2mp_e2e::{browser_or_skip, dist_dir, in_ci, Browser, Chromedriver, StaticServer};
+use p2mp_e2e::{browser_or_skip, dist_dir, in_ci, simulated_trace, Browser, Chromedriver, StaticServer};
 use p2mp_web::sim_source::{Dropped, SimDriver};
 use p2mp_web::simulate::SimParams;
 use std::collections::HashMap;
@@ -311,5 +314,74 @@ async fn teaching_mode_controls_url_drops_exports_and_experiments() {
         Ok(Ok(())) => {}
         Ok(Err(e)) => panic!("{e}"),
         Err(_) => panic!("the teaching test did not finish within 150 s"),
+    }
+}
+
+/// The lines of a JSON Lines text, each parsed to a JSON value (blank lines skipped).
+fn json_lines(text: &str) -> Result<Vec<serde_json::Value>, String> {
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .enumerate()
+        .map(|(i, l)| serde_json::from_str(l).map_err(|e| format!("line {}: {e}: {l}", i + 1)))
+        .collect()
+}
+
+#[tokio::test]
+async fn lossy_jittery_bursty_run_exports_the_native_trace_bit_for_bit() {
+    // The receivers' loss service at p = 0.2, 3 ms of jitter, Gilbert-Elliott bursts on every
+    // link (5 % long-run loss, bursts of 3 datagrams on average) behind a 5 Mb/s limit; four
+    // receivers, a 6 kB file, a fixed seed.
+    let q = "sim=1&n=4&p=0.2&size=6000&mss=500&jitter=3&linkloss=burst&lp=0.05&burst=3&bw=5&rto=60&maxto=50&seed=12";
+    let (params, errors) = SimParams::from_query(q);
+    assert!(errors.is_empty(), "{errors:?}");
+    let cfg = params.config().expect("config");
+    let native_text = simulated_trace(cfg.clone()).expect("native simulation");
+    let native_lines = json_lines(&native_text).expect("the native trace parses");
+    let native_model = TraceModel::from_jsonl(&native_text).expect("the native trace reads back");
+    let expected = native_model.summary().clone();
+    // The scenario exercises what it claims to: both kinds of loss happen, the jitter moves
+    // events, and the page's driver (stepwise, as the page runs it) agrees with one native run.
+    assert!(expected.loss_drops > 0 && expected.link_drops > 0, "{expected:?}");
+    assert!(expected.retransmissions > 0 && expected.timeouts > 0, "{expected:?}");
+    let still = SimConfig { link: LinkConfig { jitter: Duration::ZERO, ..cfg.link }, ..cfg.clone() };
+    let still = TraceModel::from_jsonl(&simulated_trace(still).expect("native")).expect("reads back");
+    assert_ne!(still.events, native_model.events, "the jitter changes the events");
+    let (driver_events, _) = native(q, &[]);
+    assert_eq!(driver_events, native_model.events, "the page's driver and a plain run agree natively");
+
+    let Some(driver_bin) = browser_or_skip("lossy_jittery_bursty_run_exports_the_native_trace_bit_for_bit")
+    else {
+        return;
+    };
+    let Some(dist) = dist_dir() else {
+        assert!(!in_ci(), "dist/ is missing: cargo xtask test builds it before this test");
+        panic!("dist/ is missing: build the web app first with `cargo xtask web`");
+    };
+    let server = StaticServer::start(&dist, HashMap::new()).expect("static server");
+    let driver = Chromedriver::start(&driver_bin).expect("chromedriver");
+    let b = Browser::start(&driver, 1400, 1100).await.expect("headless chromium");
+    let run = async {
+        b.open(&server.url(&format!("/?{q}"))).await?;
+        b.wait_text("#source", Duration::from_secs(10), |t| t.starts_with("simulated")).await?;
+        assert_eq!(value(&b, "#p-receivers").await?, "4");
+        assert_eq!(value(&b, "#p-loss").await?, "0.2");
+        finish_and_compare(&b, native_model.events.len(), &expected).await?;
+        b.click("#export-jsonl").await?;
+        let text = fetch_download(&b).await?;
+        let wasm_lines = json_lines(&text).map_err(|e| format!("the export does not parse: {e}"))?;
+        // The header (schema and the simulation's parameters) first, then every event.
+        assert_eq!(wasm_lines.first(), native_lines.first(), "headers differ");
+        for (i, (got, want)) in wasm_lines.iter().zip(&native_lines).enumerate().skip(1) {
+            assert_eq!(got, want, "event {i} of the wasm trace differs from the native one");
+        }
+        assert_eq!(wasm_lines.len(), native_lines.len(), "the traces have different lengths");
+        Ok::<(), String>(())
+    };
+    let result = tokio::time::timeout(Duration::from_secs(90), run).await;
+    b.close().await;
+    match result {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => panic!("{e}"),
+        Err(_) => panic!("the determinism test did not finish within 90 s"),
     }
 }

@@ -256,7 +256,7 @@ pub fn plan(args: &ExperimentArgs) -> Result<Vec<Planned>> {
                 return Err(NativeError::usage("at least one receiver is needed"));
             }
             if args.real && cfg.receivers > 250 {
-                return Err(NativeError::usage("--real runs at most 250 servers (127.0.0.2 to 127.0.0.251)"));
+                return Err(NativeError::usage("--real runs at most 250 servers (127.0.0.1 to 127.0.0.250)"));
             }
         }
     }
