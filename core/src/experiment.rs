@@ -195,6 +195,97 @@ pub fn simulate_point(sweep: &Sweep, value: f64) -> Result<Point, crate::Error> 
     })
 }
 
+/// A sweep run a slice at a time: [`SweepRun::advance`] processes at most a given number of
+/// simulator events (starting and finishing transfers as it goes), so a caller with a time
+/// budget (the browser's experiments tab) never blocks for a whole transfer. The points are
+/// those of [`simulate_point`], however the run is sliced.
+#[derive(Debug)]
+pub struct SweepRun {
+    sweep: Sweep,
+    points: Vec<Point>,
+    samples: Vec<f64>,
+    /// The transfer in progress, if one has started.
+    current: Option<Simulation>,
+    error: Option<crate::Error>,
+}
+
+impl SweepRun {
+    /// Ready to run `sweep`.
+    pub fn new(sweep: Sweep) -> Self {
+        SweepRun { sweep, points: Vec::new(), samples: Vec::new(), current: None, error: None }
+    }
+
+    /// The sweep.
+    pub fn sweep(&self) -> &Sweep {
+        &self.sweep
+    }
+
+    /// Points finished.
+    pub fn points(&self) -> &[Point] {
+        &self.points
+    }
+
+    /// The failure that stopped it, if any.
+    pub fn error(&self) -> Option<&crate::Error> {
+        self.error.as_ref()
+    }
+
+    /// Transfers in the whole sweep.
+    pub fn total(&self) -> usize {
+        self.sweep.values.len() * self.sweep.runs as usize
+    }
+
+    /// Transfers finished.
+    pub fn done(&self) -> usize {
+        self.points.len() * self.sweep.runs as usize + self.samples.len()
+    }
+
+    /// Whether every transfer is done (or one failed).
+    pub fn finished(&self) -> bool {
+        self.error.is_some() || self.points.len() >= self.sweep.values.len()
+    }
+
+    /// Processes at most `max_steps` events of the current transfer (starting the next one if
+    /// none is in progress) and stops early when that transfer ends; returns whether there is
+    /// more to do. `advance(u64::MAX)` runs exactly one whole transfer.
+    pub fn advance(&mut self, max_steps: u64) -> bool {
+        if self.finished() {
+            return false;
+        }
+        let value = self.sweep.values[self.points.len()];
+        let sim = match self.current.as_mut() {
+            Some(sim) => sim,
+            None => {
+                let run = self.samples.len() as u32;
+                match Simulation::new(self.sweep.config(value, run)) {
+                    Ok(sim) => self.current.insert(sim),
+                    Err(e) => {
+                        self.error = Some(e);
+                        return false;
+                    }
+                }
+            }
+        };
+        if !sim.run_for_steps(max_steps) {
+            return true;
+        }
+        let delay = sim.result().totals.delay_micros as f64 / 1e6;
+        self.current = None;
+        self.samples.push(delay);
+        if self.samples.len() as u32 >= self.sweep.runs {
+            let samples = core::mem::take(&mut self.samples);
+            self.points.push(Point {
+                value,
+                stats: Stats::of(&samples),
+                samples,
+                model: expected_delay_secs(&self.sweep.config(value, 0)),
+                sim: None,
+            });
+        }
+        !self.finished()
+    }
+}
+
 fn fmt_value(param: Param, v: f64) -> String {
     match param {
         Param::P => format!("{v:.2}"),
@@ -413,6 +504,49 @@ mod tests {
         let t3 = Sweep::task3(classic_base());
         assert_eq!(t3.values.len(), 10);
         assert!((t3.config(0.07, 0).loss - 0.07).abs() < 1e-12);
+    }
+
+    #[test]
+    fn sliced_runs_give_the_unsliced_results() {
+        // One lossy transfer, run whole and in slices of 1, 7 and 1000 events: same result,
+        // same trace.
+        let cfg = SimConfig { file_size: 30_000, loss: 0.1, trace: true, seed: 7, ..classic_base() };
+        let mut whole = Simulation::new(cfg.clone()).unwrap();
+        let expected = whole.run();
+        assert!(expected.totals.retransmissions > 0, "the seed must give losses");
+        for slice in [1, 7, 1000] {
+            let mut sim = Simulation::new(cfg.clone()).unwrap();
+            let mut calls = 1;
+            while !sim.run_for_steps(slice) {
+                calls += 1;
+            }
+            assert_eq!(sim.result(), expected, "slices of {slice}");
+            assert_eq!(sim.trace(), whole.trace(), "slices of {slice}");
+            assert!(calls as u64 >= expected.steps / slice, "slices of {slice}: {calls} calls");
+            assert!(sim.run_for_steps(10), "still over");
+        }
+        assert!(!Simulation::new(cfg).unwrap().run_for_steps(0));
+
+        // A sweep, sliced or not, gives the points of simulate_point.
+        let base = SimConfig { file_size: 20_000, ..classic_base() };
+        let sweep = Sweep { runs: 2, values: vec![1.0, 3.0], ..Sweep::task1(base) };
+        let expected: Vec<Point> = sweep.values.iter().map(|&v| simulate_point(&sweep, v).unwrap()).collect();
+        for slice in [1, 13, 5000, u64::MAX] {
+            let mut run = SweepRun::new(sweep.clone());
+            assert_eq!(run.total(), 4);
+            let mut calls = 0u64;
+            while run.advance(slice) {
+                calls += 1;
+                assert!(run.done() <= run.total());
+            }
+            assert!(run.finished() && run.error().is_none());
+            assert_eq!(run.done(), 4);
+            assert_eq!(run.points(), expected.as_slice(), "slices of {slice}");
+            if slice == u64::MAX {
+                assert_eq!(calls, 3, "one whole transfer a call");
+            }
+            assert!(!run.advance(slice), "nothing left");
+        }
     }
 
     #[test]

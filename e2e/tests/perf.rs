@@ -1,15 +1,22 @@
 //! Performance of the in-browser simulation, measured in real headless Chromium. A
-//! measurement, not a check, so ignored by default:
+//! measurement, not a check, so ignored by default; one test at a time (two browsers at once
+//! would measure each other):
 //!
 //! ```text
-//! cargo xtask web && cargo test -p p2mp-e2e --test perf -- --ignored --nocapture
+//! cargo xtask web && cargo test -p p2mp-e2e --test perf -- --ignored --nocapture --test-threads=1
 //! ```
 //!
-//! Prints: the wasm size (raw and gzip -9), the page load time from a local static server
-//! (navigation start to the app's first render), the animation's frames per second with 16
-//! receivers and several hundred packets on screen (requestAnimationFrame counted in the
-//! page, with the page's own main-thread work per frame), and the time to compute a 10 MB, n = 5 simulation with its full trace in the page
+//! `in_browser_simulation_performance` prints: the wasm size (raw and gzip -9), the page load
+//! time from a local static server (navigation start to the app's first render), the
+//! animation's frames per second with 16 receivers and several hundred packets on screen
+//! (requestAnimationFrame counted in the page, with the page's own main-thread work per
+//! frame), and the time to compute a 10 MB, n = 5 simulation with its full trace in the page
 //! (the "Compute to the end" button reports it).
+//!
+//! `experiments_sweep_main_thread` runs the classic Task 1 sweep (10 MB, n = 1..5, 5 runs a
+//! point) in the experiments tab and reports the longest main-thread block while it runs
+//! (PerformanceObserver 'longtask', the largest gap between 10 ms timer callbacks, and the
+//! tab's own `__expChunkMs` / `__expMaxChunkMs` / `__expChunks` hooks).
 
 use p2mp_e2e::{browser_or_skip, dist_dir, Browser, Chromedriver, StaticServer};
 use std::collections::HashMap;
@@ -191,6 +198,80 @@ async fn in_browser_simulation_performance() {
         Ok::<(), String>(())
     };
     let r = tokio::time::timeout(Duration::from_secs(240), run).await;
+    b.close().await;
+    match r {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => panic!("{e}"),
+        Err(_) => panic!("timed out"),
+    }
+}
+
+#[tokio::test]
+#[ignore = "a measurement, about half a minute"]
+async fn experiments_sweep_main_thread() {
+    let Some(driver_bin) = browser_or_skip("experiments_sweep_main_thread") else {
+        return;
+    };
+    let dist = dist_dir().expect("dist/ (cargo xtask web)");
+    let server = StaticServer::start(&dist, HashMap::new()).expect("server");
+    let driver = Chromedriver::start(&driver_bin).expect("chromedriver");
+    let b = Browser::start(&driver, 1400, 1000).await.expect("chromium");
+    let run = async {
+        b.open(&server.url("/?live=0")).await?;
+        b.click("#tab-experiments").await?;
+        // The classic Task 1 sweep: 10 MB, n = 1..5, 5 runs a point (25 transfers).
+        for (id, v) in [("#exp-size", "10000000"), ("#exp-runs", "5")] {
+            let el = b.wait_for(id).await?;
+            el.send_keys(&format!("\u{E009}a\u{E000}{v}\u{E004}")).await.map_err(|e| e.to_string())?;
+        }
+        b.client
+            .execute(
+                "window.__lt = []; window.__gap = 0; window.__expMaxChunkMs = 0; \
+                 try { new PerformanceObserver(l => { for (const e of l.getEntries()) window.__lt.push(e.duration); }) \
+                   .observe({ type: 'longtask' }); } catch (e) { window.__lt = null; } \
+                 window.__chunkLog = []; let seen = 0; \
+                 let last = performance.now(); window.__gapTimer = setInterval(() => { const t = performance.now(); \
+                   window.__gap = Math.max(window.__gap, t - last); last = t; \
+                   if ((window.__expChunks || 0) > seen) { seen = window.__expChunks; \
+                     window.__chunkLog.push(Math.round(window.__expChunkMs)); } }, 10);",
+                vec![],
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+        let t = Instant::now();
+        b.click("#exp-run").await?;
+        let status = b.wait_text("#exp-status", Duration::from_secs(400), |t| t.starts_with("Done")).await?;
+        let wall = t.elapsed().as_secs_f64();
+        let v = b
+            .client
+            .execute(
+                "clearInterval(window.__gapTimer); const l = window.__lt || []; \
+                 return [window.__lt === null ? -1 : l.length, Math.max(0, ...l), l.reduce((a, b) => a + b, 0), \
+                         window.__gap, window.__expMaxChunkMs || 0, window.__expChunks || 0, \
+                         window.__chunkLog.slice().sort((a, b) => b - a).slice(0, 6).join(', '), \
+                         (() => { const c = window.__chunkLog.slice().sort((a, b) => a - b); \
+                                  return c.length ? c[Math.floor(c.length / 2)] : 0; })()];",
+                vec![],
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+        let f = |i: usize| v[i].as_f64().unwrap_or(0.0);
+        eprintln!(
+            "Task 1 sweep, 10 MB, 5 runs a point: {status} (wall {wall:.1} s); long tasks (> 50 ms): {:.0}, \
+             longest {:.0} ms, {:.1} s in all; largest gap between 10 ms timer callbacks {:.0} ms; \
+             tab's longest chunk {:.1} ms over {:.0} chunks (median of those seen {:.0} ms; longest seen: {} ms)",
+            f(0),
+            f(1),
+            f(2) / 1000.0,
+            f(3),
+            f(4),
+            f(5),
+            f(7),
+            v[6].as_str().unwrap_or_default()
+        );
+        Ok::<(), String>(())
+    };
+    let r = tokio::time::timeout(Duration::from_secs(480), run).await;
     b.close().await;
     match r {
         Ok(Ok(())) => {}

@@ -5,99 +5,17 @@
 //! And the determinism claim on a lossy, jittery run with burst link loss: the trace the wasm
 //! simulator exports is the native simulator's, line for line.
 
-use fantoccini::actions::{InputSource, MouseActions, PointerAction, MOUSE_BUTTON_LEFT};
+mod common;
+
+use common::{attr, click_canvas_at, fetch_download, finish_and_compare, native, num, set_field, value};
 use fantoccini::Locator;
 use p2mp_core::sim::{LinkConfig, SimConfig};
-use p2mp_core::trace::{EventKind, TraceEvent, TxId};
-use p2mp_core::view::{Summary, TraceModel};
+use p2mp_core::trace::EventKind;
+use p2mp_core::view::TraceModel;
 use p2mp_e2e::{browser_or_skip, dist_dir, in_ci, simulated_trace, Browser, Chromedriver, StaticServer};
-use p2mp_web::sim_source::{Dropped, SimDriver};
 use p2mp_web::simulate::SimParams;
 use std::collections::HashMap;
 use std::time::Duration;
-
-/// The simulation a query string describes, run natively to the end, with `drops` (tx ids)
-/// made at time zero, as the page does.
-fn native(query: &str, drops: &[u64]) -> (Vec<TraceEvent>, Summary) {
-    let (p, errors) = SimParams::from_query(query);
-    assert!(errors.is_empty(), "{errors:?}");
-    let mut d = SimDriver::new(p.config().expect("config"), p.drops.clone()).expect("driver");
-    let mut events = d.advance_to(0).events;
-    for &tx in drops {
-        match d.drop_packet(TxId(tx), 0) {
-            Dropped::Appended(b) => events.extend(b.events),
-            other => panic!("native drop of {tx}: {other:?}"),
-        }
-    }
-    events.extend(d.run_to_end().events);
-    let mut m = TraceModel::new();
-    for e in &events {
-        m.push(e.clone());
-    }
-    let s = m.summary().clone();
-    (events, s)
-}
-
-fn num(text: &str) -> u64 {
-    text.split(|c: char| !c.is_ascii_digit())
-        .find(|s| !s.is_empty())
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0)
-}
-
-/// Plays at full speed to the end and checks the totals against `expected`.
-async fn finish_and_compare(b: &Browser, events: usize, expected: &Summary) -> Result<(), String> {
-    b.click("#speed option[value='13']").await?;
-    let playing = b.text("#play").await?;
-    if !playing.contains("Pause") {
-        b.click("#play").await?;
-    }
-    b.wait_text("#event-count", Duration::from_secs(30), |t| t == format!("{events} / {events}")).await?;
-    let status = b.text("#status").await?;
-    assert!(status.contains("complete"), "{status}");
-    let got = [
-        ("#tx-count", expected.transmissions),
-        ("#retx-count", expected.retransmissions),
-        ("#timeout-count", expected.timeouts),
-        ("#drop-count", expected.loss_drops + expected.link_drops),
-        ("#segments-done", expected.segments_done),
-    ];
-    for (id, want) in got {
-        assert_eq!(num(&b.text(id).await?), want, "{id}");
-    }
-    Ok(())
-}
-
-async fn set_field(b: &Browser, id: &str, value: &str) -> Result<(), String> {
-    let el = b.wait_for(id).await?;
-    // Select what is there (Ctrl+A), type over it, Tab away: the change event restarts the
-    // simulation.
-    el.send_keys(&format!("\u{E009}a\u{E000}{value}\u{E004}"))
-        .await
-        .map_err(|e| format!("type into {id}: {e}"))
-}
-
-async fn attr(el: &fantoccini::elements::Element, name: &str) -> Result<String, String> {
-    Ok(el.attr(name).await.map_err(|e| e.to_string())?.unwrap_or_default())
-}
-
-async fn value(b: &Browser, id: &str) -> Result<String, String> {
-    let el = b.wait_for(id).await?;
-    Ok(el.prop("value").await.map_err(|e| e.to_string())?.unwrap_or_default())
-}
-
-async fn fetch_download(b: &Browser) -> Result<String, String> {
-    let v = b
-        .client
-        .execute_async(
-            "const done = arguments[arguments.length - 1]; \
-             fetch(document.getElementById('download-link').href).then(r => r.text()).then(done, e => done('ERR ' + e));",
-            vec![],
-        )
-        .await
-        .map_err(|e| e.to_string())?;
-    Ok(v.as_str().unwrap_or_default().to_string())
-}
 
 #[tokio::test]
 async fn teaching_mode_controls_url_drops_exports_and_experiments() {
@@ -159,23 +77,7 @@ async fn teaching_mode_controls_url_drops_exports_and_experiments() {
             attr(&first, "data-x").await?.parse().map_err(|_| "data-x")?,
             attr(&first, "data-y").await?.parse().map_err(|_| "data-y")?,
         );
-        let canvas = b.wait_for("#ladder").await?;
-        let rect = b
-            .client
-            .execute("const r = document.getElementById('ladder').getBoundingClientRect(); return [r.width, r.height];", vec![])
-            .await
-            .map_err(|e| e.to_string())?;
-        let (w, h) = (rect[0].as_f64().unwrap_or(0.0), rect[1].as_f64().unwrap_or(0.0));
-        let click = MouseActions::new("mouse".into())
-            .then(PointerAction::MoveToElement {
-                element: canvas,
-                duration: None,
-                x: (x - w / 2.0).round() as i64,
-                y: (y - h / 2.0).round() as i64,
-            })
-            .then(PointerAction::Down { button: MOUSE_BUTTON_LEFT })
-            .then(PointerAction::Up { button: MOUSE_BUTTON_LEFT });
-        b.client.perform_actions(click).await.map_err(|e| e.to_string())?;
+        click_canvas_at(&b, x, y).await?;
         let now =
             b.wait_text("#narration-now", Duration::from_secs(5), |t| t.contains("network lost")).await?;
         assert!(now.contains(&format!("segment 0 on its way to server {rx}")), "{now}");

@@ -1,10 +1,10 @@
 //! The experiments tab's engine: a sweep (one of the three classic experiments or a custom
-//! one) run on the core's simulator one transfer at a time, so the page can interleave runs
-//! with rendering (one run per slice) and show progress. The results use the core's own
-//! table, CSV and SVG (the same as `p2mp experiment` natively).
+//! one) run on the core's simulator in bounded slices of events ([`SweepRun`]), so the page
+//! can interleave them with rendering without blocking for a whole transfer, and show
+//! progress. The results use the core's own table, CSV and SVG (the same as
+//! `p2mp experiment` natively).
 
-use p2mp_core::experiment::{classic_base, simulate_once, Param, Point, Stats, Sweep};
-use p2mp_core::model::expected_delay_secs;
+use p2mp_core::experiment::{classic_base, Param, Point, Sweep, SweepRun};
 
 /// Which sweep.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -122,72 +122,70 @@ pub fn parse_values(param: Param, text: &str) -> Result<Vec<f64>, String> {
 }
 
 /// A sweep in progress.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug)]
 pub struct Runner {
-    /// The sweep.
-    pub sweep: Sweep,
-    /// Points finished.
-    pub points: Vec<Point>,
-    samples: Vec<f64>,
-    /// The failure that stopped it, if any.
+    run: SweepRun,
+    /// The failure (or "stopped") that ended it early, if any.
     pub error: Option<String>,
 }
 
 impl Runner {
     /// Ready to run `sweep`.
     pub fn new(sweep: Sweep) -> Self {
-        Runner { sweep, points: Vec::new(), samples: Vec::new(), error: None }
+        Runner { run: SweepRun::new(sweep), error: None }
+    }
+
+    /// The sweep.
+    pub fn sweep(&self) -> &Sweep {
+        self.run.sweep()
+    }
+
+    /// Points finished.
+    pub fn points(&self) -> &[Point] {
+        self.run.points()
     }
 
     /// Transfers in the whole sweep.
     pub fn total(&self) -> usize {
-        self.sweep.values.len() * self.sweep.runs as usize
+        self.run.total()
     }
 
     /// Transfers done.
     pub fn done(&self) -> usize {
-        self.points.len() * self.sweep.runs as usize + self.samples.len()
+        self.run.done()
     }
 
-    /// Whether every run is done (or it failed).
+    /// Whether every run is done (or it failed or was stopped).
     pub fn finished(&self) -> bool {
-        self.error.is_some() || self.points.len() >= self.sweep.values.len()
+        self.error.is_some() || self.run.finished()
     }
 
-    /// Runs the next transfer; returns whether there is more to do.
-    pub fn step(&mut self) -> bool {
-        if self.finished() {
+    /// Processes at most `max_steps` simulator events (see [`SweepRun::advance`]); returns
+    /// whether there is more to do.
+    pub fn advance(&mut self, max_steps: u64) -> bool {
+        if self.error.is_some() {
             return false;
         }
-        let value = self.sweep.values[self.points.len()];
-        let run = self.samples.len() as u32;
-        match simulate_once(&self.sweep.config(value, run)) {
-            Ok((delay, _)) => self.samples.push(delay),
-            Err(e) => {
-                self.error = Some(e.to_string());
-                return false;
-            }
+        let more = self.run.advance(max_steps);
+        if let Some(e) = self.run.error() {
+            self.error = Some(e.to_string());
         }
-        if self.samples.len() as u32 >= self.sweep.runs {
-            let samples = std::mem::take(&mut self.samples);
-            self.points.push(Point {
-                value,
-                stats: Stats::of(&samples),
-                samples,
-                model: expected_delay_secs(&self.sweep.config(value, 0)),
-                sim: None,
-            });
-        }
-        !self.finished()
+        more
+    }
+
+    /// Runs the rest of the current transfer (or the next one whole); returns whether there
+    /// is more to do.
+    pub fn step(&mut self) -> bool {
+        self.advance(u64::MAX)
     }
 
     /// The plot (SVG text).
     pub fn svg(&self) -> String {
-        p2mp_core::experiment::svg(&self.sweep, &self.points, "simulated")
+        p2mp_core::experiment::svg(self.sweep(), self.points(), "simulated")
     }
 
     /// The table as CSV.
     pub fn csv(&self) -> String {
-        p2mp_core::experiment::csv(&self.sweep, &self.points)
+        p2mp_core::experiment::csv(self.sweep(), self.points())
     }
 }

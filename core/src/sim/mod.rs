@@ -498,6 +498,19 @@ impl Simulation {
         self.now = self.now.max(deadline.min(self.next_event_time().unwrap_or(deadline)));
     }
 
+    /// Processes at most `n` events; returns whether the run is over (as [`Simulation::step`]
+    /// returning false). Lets a caller with a time budget (the browser's experiments tab) run
+    /// a transfer in bounded slices; the events, and so the result, are the same however the
+    /// run is sliced.
+    pub fn run_for_steps(&mut self, n: u64) -> bool {
+        for _ in 0..n {
+            if !self.step() {
+                return true;
+            }
+        }
+        (self.sender.is_done() && self.queue.is_empty()) || self.next_event_time().is_none()
+    }
+
     /// Runs to the end and reports.
     pub fn run(&mut self) -> SimResult {
         while self.step() {}

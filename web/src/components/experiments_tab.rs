@@ -1,7 +1,12 @@
 //! The experiments tab: one of the three classic sweeps (or a custom one) run on the simulator
-//! in slices of at most ~40 ms (at least one transfer each, then `setTimeout(0)`), so the page
-//! stays responsive; a progress bar; the core's plot (delay vs the parameter, with the model's
-//! curve) beside a table; CSV and SVG downloads.
+//! in chunks of about 30 ms (at most ~50), each a series of slices of [`STEPS_PER_SLICE`] simulator
+//! events (a chunk may end inside a transfer), then `setTimeout(0)`, so the page stays
+//! responsive even while one 10 MB transfer runs; a progress bar; the core's plot (delay vs
+//! the parameter, with the model's curve) beside a table; CSV and SVG downloads.
+//!
+//! Timing hooks for e2e/tests/perf.rs and the browser tests: `window.__expChunkMs` (the last
+//! chunk, its re-render included), `__expMaxChunkMs` (the longest of the current sweep) and
+//! `__expChunks` (chunks of the current sweep).
 
 use super::download::download_text;
 use crate::experiments::{ExperimentForm, Runner, Which};
@@ -13,8 +18,12 @@ use wasm_bindgen::JsCast;
 use web_sys::{HtmlInputElement, HtmlSelectElement};
 use yew::prelude::*;
 
-/// Wall-clock budget of one slice (milliseconds).
-const SLICE_MS: f64 = 40.0;
+/// Wall-clock budget of one chunk (milliseconds): slices run until it is spent.
+const SLICE_MS: f64 = 30.0;
+
+/// Simulator events per slice: about 1–3 ms of work in the page, so a chunk overruns its
+/// budget by at most that.
+const STEPS_PER_SLICE: u64 = 2_000;
 
 type Shared = Rc<RefCell<(u64, Option<Runner>)>>;
 
@@ -22,25 +31,38 @@ fn now_ms() -> f64 {
     web_sys::window().and_then(|w| w.performance()).map_or_else(js_sys::Date::now, |p| p.now())
 }
 
-/// Runs slices until done or cancelled (the generation changed), calling `update` after each.
-fn schedule(shared: Shared, generation: u64, update: Callback<()>) {
+/// Sets `window[name]` (a timing hook).
+fn hook(name: &str, v: f64) {
+    if let Some(w) = web_sys::window() {
+        let _ = js_sys::Reflect::set(&w, &name.into(), &v.into());
+    }
+}
+
+/// Runs chunks until done or cancelled (the generation changed), calling `update` after each.
+/// `stats` is (chunks so far, the longest so far in milliseconds).
+fn schedule(shared: Shared, generation: u64, update: Callback<()>, stats: (u32, f64)) {
     let f = Closure::once_into_js(move || {
+        let start = now_ms();
         let more = {
             let mut s = shared.borrow_mut();
             if s.0 != generation {
                 return;
             }
             let Some(r) = s.1.as_mut() else { return };
-            let start = now_ms();
-            let mut more = r.step();
+            let mut more = r.advance(STEPS_PER_SLICE);
             while more && now_ms() - start < SLICE_MS {
-                more = r.step();
+                more = r.advance(STEPS_PER_SLICE);
             }
             more
         };
         update.emit(());
+        let took = now_ms() - start;
+        let stats = (stats.0 + 1, stats.1.max(took));
+        hook("__expChunkMs", took);
+        hook("__expMaxChunkMs", stats.1);
+        hook("__expChunks", f64::from(stats.0));
         if more {
-            schedule(shared, generation, update);
+            schedule(shared, generation, update, stats);
         }
     });
     if let Some(w) = web_sys::window() {
@@ -131,7 +153,7 @@ pub fn experiments_tab() -> Html {
                         elapsed.set(now_ms() - t0);
                         redraw.force_update();
                     });
-                    schedule(shared.clone(), generation, update);
+                    schedule(shared.clone(), generation, update, (0, 0.0));
                 }
                 Err(msg) => error.set(Some(msg)),
             }
@@ -174,7 +196,7 @@ pub fn experiments_tab() -> Html {
         }
         Some(_) => format!("Running: {done} of {total} transfers…"),
     };
-    let has_points = runner.is_some_and(|r| !r.points.is_empty());
+    let has_points = runner.is_some_and(|r| !r.points().is_empty());
     html! {
         <section id="experiments" aria-label="Experiments">
             <form class="source" id="exp-form" onsubmit={run}>
@@ -224,10 +246,10 @@ pub fn experiments_tab() -> Html {
                     <div id="exp-plot">{ Html::from_html_unchecked(AttrValue::from(r.svg())) }</div>
                     <div>
                         <table id="exp-table">
-                            <thead><tr><th>{ r.sweep.param.name() }</th><th>{ "mean (s)" }</th><th>{ "std (s)" }</th>
+                            <thead><tr><th>{ r.sweep().param.name() }</th><th>{ "mean (s)" }</th><th>{ "std (s)" }</th>
                                 <th>{ "min" }</th><th>{ "max" }</th><th>{ "model (s)" }</th></tr></thead>
                             <tbody>
-                                { for r.points.iter().map(|p| html! {
+                                { for r.points().iter().map(|p| html! {
                                     <tr><td>{ crate::simulate::trim_num(p.value) }</td>
                                         <td>{ format!("{:.3}", p.stats.mean) }</td><td>{ format!("{:.3}", p.stats.std) }</td>
                                         <td>{ format!("{:.3}", p.stats.min) }</td><td>{ format!("{:.3}", p.stats.max) }</td>
