@@ -12,11 +12,13 @@
 //! - [`sim`]: a deterministic discrete-event simulator over a modelled network.
 //! - [`model`], [`experiment`]: the analytic delay model and the classic experiments.
 //! - [`view`]: a viewer's model of a trace (flights paired with fates, state at any point).
+//! - [`merge`]: the per-node trace files of one transfer merged into one, on the sender's clock.
 
 pub mod congestion;
 pub mod error;
 pub mod experiment;
 pub mod machine;
+pub mod merge;
 pub mod model;
 pub mod receiver;
 pub mod rng;

@@ -490,8 +490,10 @@ impl Receiver {
     /// Segment number from a raw sequence field (loss service, rejects).
     fn segment_of_field(&self, field: u32, len: usize) -> Option<u32> {
         match self.cfg.dialect {
-            // A binary FIN's field is 0 but it is not segment 0.
-            Dialect::Binary if len == 8 => None,
+            // A binary FIN's field is 0 but it is not segment 0: it is numbered as an arriving
+            // FIN is (the segment count, which is the next segment once every DATA is in), so
+            // that a viewer pairs a FIN the loss service dropped with its send.
+            Dialect::Binary if len == 8 => u32::try_from(self.next_seq).ok(),
             Dialect::Binary => Some(field),
             Dialect::Text => self.segment_of_offset(u64::from(field)),
         }

@@ -461,12 +461,55 @@ impl TraceModel {
     }
 }
 
-/// Per-server clock offsets (server clock minus client clock, microseconds) estimated from
-/// causality: a datagram arrives after it is sent. Each server's offset is bounded above by its
-/// earliest DATA arrival minus that segment's first send, and below by its earliest ACK send
-/// minus that ACK's first arrival at the client; the midpoint is taken (as NTP does), or 0 when
-/// the clocks already agree with causality (nodes on one host share a clock).
-pub fn clock_offsets(events: &[TraceEvent], receivers: u16) -> Vec<i64> {
+/// What causality says about one server's clock offset (server clock minus client clock,
+/// microseconds): a datagram arrives after it is sent, so the offset is at most `upper` (the
+/// server's earliest DATA arrival minus that segment's first send) and at least `lower` (its
+/// earliest ACK send minus that ACK's first arrival at the client). `None`: no evidence that way.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ClockBounds {
+    /// Greatest lower bound found, if any.
+    pub lower: Option<i64>,
+    /// Least upper bound found, if any.
+    pub upper: Option<i64>,
+}
+
+impl ClockBounds {
+    /// The estimate [`clock_offsets`] takes: 0 when the clocks already agree with causality
+    /// (nodes on one host share a clock), else the midpoint (as NTP does), else the one bound.
+    pub fn offset(&self) -> i64 {
+        match (self.lower, self.upper) {
+            (l, u) if l.is_none_or(|l| l <= 0) && u.is_none_or(|u| u >= 0) => 0,
+            (None, Some(u)) => u,
+            (Some(l), None) => l,
+            (Some(l), Some(u)) => l + (u - l) / 2,
+            (None, None) => 0,
+        }
+    }
+
+    /// Whether some offset satisfies both bounds; if not, the two sides' events cannot be of
+    /// one transfer (something arrived before it was sent, whatever the offset).
+    pub fn consistent(&self) -> bool {
+        match (self.lower, self.upper) {
+            (Some(l), Some(u)) => l <= u,
+            _ => true,
+        }
+    }
+
+    /// How far [`ClockBounds::offset`] can be from the true offset, in microseconds, if both
+    /// bounds are known (the true offset lies between them).
+    pub fn tolerance(&self) -> Option<u64> {
+        let (l, u) = (self.lower?, self.upper?);
+        let o = self.offset();
+        Some((o - l).max(u - o).max(0).unsigned_abs())
+    }
+}
+
+/// [`ClockBounds`] of receivers `0..receivers` from a trace holding the client's events and
+/// the servers' (each server's with its index in `node` and `rx`).
+pub fn clock_bounds<'a>(
+    events: impl IntoIterator<Item = &'a TraceEvent>,
+    receivers: u16,
+) -> Vec<ClockBounds> {
     let mut first_send: HashMap<(bool, u16, Option<u32>), i64> = HashMap::new();
     let mut first_arrive: HashMap<(bool, u16, Option<u32>), i64> = HashMap::new();
     for e in events {
@@ -488,28 +531,22 @@ pub fn clock_offsets(events: &[TraceEvent], receivers: u16) -> Vec<i64> {
             _ => {}
         }
     }
-    (0..receivers)
-        .map(|rx| {
-            let mut upper = i64::MAX;
-            let mut lower = i64::MIN;
-            for (&(down, r, seq), &arr) in &first_arrive {
-                if r != rx {
-                    continue;
-                }
-                if let Some(&sent) = first_send.get(&(down, r, seq)) {
-                    if down {
-                        upper = upper.min(arr - sent);
-                    } else {
-                        lower = lower.max(sent - arr);
-                    }
-                }
-            }
-            match (lower, upper) {
-                (l, u) if l <= 0 && 0 <= u => 0,
-                (i64::MIN, u) => u,
-                (l, i64::MAX) => l,
-                (l, u) => l + (u - l) / 2,
-            }
-        })
-        .collect()
+    let mut bounds = vec![ClockBounds::default(); usize::from(receivers)];
+    for (&(down, r, seq), &arr) in &first_arrive {
+        let (Some(b), Some(&sent)) = (bounds.get_mut(usize::from(r)), first_send.get(&(down, r, seq))) else {
+            continue;
+        };
+        if down {
+            b.upper = Some(b.upper.map_or(arr - sent, |u| u.min(arr - sent)));
+        } else {
+            b.lower = Some(b.lower.map_or(sent - arr, |l| l.max(sent - arr)));
+        }
+    }
+    bounds
+}
+
+/// Per-server clock offsets (server clock minus client clock, microseconds) estimated from
+/// causality: each is [`ClockBounds::offset`] of [`clock_bounds`].
+pub fn clock_offsets(events: &[TraceEvent], receivers: u16) -> Vec<i64> {
+    clock_bounds(events, receivers).iter().map(ClockBounds::offset).collect()
 }

@@ -77,6 +77,17 @@ pub fn query_param(name: &str) -> Option<String> {
     web_sys::UrlSearchParams::new_with_str(&search).ok()?.get(name)
 }
 
+/// Every value of a query parameter given several times (`?trace=a&trace=b`), in order.
+pub fn query_params(name: &str) -> Vec<String> {
+    let Some(params) = web_sys::window()
+        .and_then(|w| w.location().search().ok())
+        .and_then(|s| web_sys::UrlSearchParams::new_with_str(&s).ok())
+    else {
+        return Vec::new();
+    };
+    params.get_all(name).iter().filter_map(|v| v.as_string()).collect()
+}
+
 async fn response(url: &str, method: &str) -> Result<Response, String> {
     let window = web_sys::window().ok_or("no window")?;
     let init = RequestInit::new();
@@ -107,6 +118,31 @@ pub async fn post(url: &str) -> Result<String, String> {
 pub async fn read_file(file: web_sys::File) -> Result<String, String> {
     let text = JsFuture::from(file.text()).await.map_err(js_err)?;
     text.as_string().ok_or_else(|| "the file is not text".into())
+}
+
+/// Reads chosen or dropped files as (name, text), in order; the error names the file.
+pub async fn read_files(files: Vec<web_sys::File>) -> Result<Vec<(String, String)>, String> {
+    let mut out = Vec::with_capacity(files.len());
+    for f in files {
+        let name = f.name();
+        match read_file(f).await {
+            Ok(text) => out.push((name, text)),
+            Err(e) => return Err(format!("Cannot read {name}: {e}")),
+        }
+    }
+    Ok(out)
+}
+
+/// GETs every URL as (url, text), in order; the error names the URL.
+pub async fn fetch_texts(urls: Vec<String>) -> Result<Vec<(String, String)>, String> {
+    let mut out = Vec::with_capacity(urls.len());
+    for url in urls {
+        match fetch_text(&url).await {
+            Ok(text) => out.push((url, text)),
+            Err(e) => return Err(format!("Cannot load {url}: {e}")),
+        }
+    }
+    Ok(out)
 }
 
 /// The page URL's query string (with its `?`, or empty).

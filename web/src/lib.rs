@@ -6,7 +6,9 @@
 //! source) compiles everywhere and is tested on the host; the Yew components only exist on
 //! wasm32. On the host the binary is a small tool around the same code:
 //!
-//! Page URL parameters: `?trace=URL` replays a trace at start (`&autoplay=1` plays it),
+//! Page URL parameters: `?trace=URL` replays a trace at start (`&autoplay=1` plays it; give
+//! `trace=` several times to replay a client's and its servers' recordings merged, see
+//! [`replay_files`]),
 //! `?live=0` keeps the page from connecting to the hub at its own origin (the default).
 //! `?sim=1&n=5&p=0.1...` or `?preset=lost-ack` starts the in-browser simulation with those
 //! parameters (see [`simulate::SimParams::to_query`] for the keys: n, p, mss, size, delay,
@@ -26,6 +28,7 @@ pub mod experiments;
 pub mod geometry;
 pub mod narrate;
 pub mod player;
+pub mod replay_files;
 pub mod scene;
 pub mod sim_source;
 pub mod simulate;

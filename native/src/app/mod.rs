@@ -1,9 +1,10 @@
-//! The `p2mp` tool: one binary with subcommands (`demo`, `bench`; more to come).
+//! The `p2mp` tool: one binary with subcommands (`demo`, `bench`, `experiment`, `ui`, `impair`, `trace`).
 
 pub mod bench;
 pub mod demo;
 pub mod experiment;
 pub mod impair;
+pub mod trace;
 pub mod ui;
 
 use crate::cli::run_main;
@@ -35,6 +36,9 @@ pub enum Command {
     /// UDP impairment proxies (loss, bursts, duplication, reordering, delay, jitter, bandwidth,
     /// corruption; seeded) to put between a client and its servers.
     Impair(impair::ImpairArgs),
+    /// Work with recorded traces: `p2mp trace merge OUT IN...` merges the --trace-file
+    /// recordings of one transfer's client and servers into one trace that replays whole.
+    Trace(trace::TraceArgs),
 }
 
 /// Entry point of the `p2mp` binary.
@@ -46,5 +50,6 @@ pub fn main() -> ExitCode {
         Command::Experiment(args) => run_main("p2mp experiment", false, experiment::run(args)),
         Command::Ui(args) => run_main("p2mp ui", true, ui::run(args)),
         Command::Impair(args) => run_main("p2mp impair", true, impair::run(args)),
+        Command::Trace(args) => run_main("p2mp trace", false, trace::run(args)),
     }
 }

@@ -5,15 +5,18 @@
 //! [`crate::publish`]). The client's `transfer_start` opens a transfer: its time becomes 0, its
 //! `receivers` list names the receiver indices. Each server publisher is mapped to an index by
 //! its address (see [`match_receiver`]), its events get that index in `node` and `rx`, its
-//! transmission ids are moved into that index's range, and its clock is aligned on the
-//! client's with [`p2mp_core::view::clock_offsets`]. Events then wait in a short reorder
-//! buffer and are released to the viewers in time order.
+//! transmission ids are moved into that index's range
+//! ([`p2mp_core::merge::remap_server_event`]), and its clock is aligned on the client's with
+//! [`p2mp_core::view::clock_offsets`]. Events then wait in a short reorder buffer and are
+//! released to the viewers in time order. ([`p2mp_core::merge`] does the same offline, for
+//! the nodes' trace files.)
 
-use p2mp_core::trace::{TraceHeader, TraceLine, TraceSource, TxId, SCHEMA_VERSION};
+pub use p2mp_core::merge::match_receiver;
+use p2mp_core::trace::{TraceHeader, TraceLine, TraceSource, SCHEMA_VERSION};
 use p2mp_core::{EventKind, Instant, Node, TraceEvent};
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -446,37 +449,6 @@ fn broadcast(s: &mut State, msg: Utf8Bytes, lines: usize, shared: &Shared) {
     }
 }
 
-/// Maps a server's address to a receiver index. In order: the exact address; for a server
-/// bound to the unspecified address (0.0.0.0 or ::), its port on the IP address its publisher
-/// connected from; then the only receiver with that port.
-pub fn match_receiver(receivers: &[String], addr: &str, peer: Option<SocketAddr>) -> Option<u16> {
-    if let Some(i) = receivers.iter().position(|r| r == addr) {
-        return u16::try_from(i).ok();
-    }
-    let a: SocketAddr = addr.parse().ok()?;
-    let parsed: Vec<Option<SocketAddr>> = receivers.iter().map(|r| r.parse().ok()).collect();
-    if let Some(i) = parsed.iter().position(|r| *r == Some(a)) {
-        return u16::try_from(i).ok();
-    }
-    if !a.ip().is_unspecified() {
-        return None;
-    }
-    if let Some(peer) = peer {
-        let ip: IpAddr = match peer.ip() {
-            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4),
-            v4 => v4,
-        };
-        if let Some(i) = parsed.iter().position(|r| *r == Some(SocketAddr::new(ip, a.port()))) {
-            return u16::try_from(i).ok();
-        }
-    }
-    let mut same_port = parsed.iter().enumerate().filter(|(_, r)| r.is_some_and(|r| r.port() == a.port()));
-    match (same_port.next(), same_port.next()) {
-        (Some((i, _)), None) => u16::try_from(i).ok(),
-        _ => None,
-    }
-}
-
 fn ingest_event(s: &mut State, id: u64, e: TraceEvent, hold: Duration) {
     let Some(p) = s.publishers.get(&id) else { return };
     let Some((node, addr)) = p.header.clone() else { return };
@@ -595,24 +567,12 @@ fn try_bind(s: &mut State, id: u64, hold: Duration) {
     }
 }
 
-/// Rewrites a server event for receiver index `rx` (node, rx, transmission id).
-fn remap(mut e: TraceEvent, from: Node, rx: u16) -> TraceEvent {
-    e.node = Node::Server(rx);
-    e.rx = Some(rx);
-    if let Some(TxId(tx)) = e.tx {
-        let base = TxId::base_for(from);
-        let new_base = TxId::base_for(Node::Server(rx));
-        e.tx = Some(TxId(tx.wrapping_sub(base).wrapping_add(new_base)));
-    }
-    e
-}
-
 /// Queues an event of the current transfer (`server`: the publisher's node and the receiver
 /// index, for server events) in the reorder buffer.
 fn push(s: &mut State, e: TraceEvent, server: Option<(Node, u16)>, hold: Duration) {
     let Some(tr) = &mut s.transfer else { return };
     let e = match server {
-        Some((from, rx)) => remap(e, from, rx),
+        Some((from, rx)) => p2mp_core::merge::remap_server_event(e, from, rx),
         None => e,
     };
     let raw = e.t.total_micros();
@@ -638,32 +598,6 @@ fn push(s: &mut State, e: TraceEvent, server: Option<(Node, u16)>, hold: Duratio
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn r(v: &[&str]) -> Vec<String> {
-        v.iter().map(|s| s.to_string()).collect()
-    }
-
-    #[test]
-    fn receivers_are_matched_by_address_then_peer_then_port() {
-        let rs = r(&["127.0.0.1:7735", "127.0.0.2:7735", "10.0.0.9:9000"]);
-        assert_eq!(match_receiver(&rs, "127.0.0.2:7735", None), Some(1));
-        assert_eq!(match_receiver(&rs, "0.0.0.0:9000", None), Some(2));
-        // Two receivers on 7735: the publisher's own address decides.
-        assert_eq!(match_receiver(&rs, "0.0.0.0:7735", None), None);
-        let peer: SocketAddr = "127.0.0.2:40000".parse().unwrap();
-        assert_eq!(match_receiver(&rs, "0.0.0.0:7735", Some(peer)), Some(1));
-        assert_eq!(match_receiver(&rs, "192.168.1.1:7735", Some(peer)), None);
-    }
-
-    #[test]
-    fn server_transmission_ids_move_to_their_receiver_range() {
-        let e = TraceEvent::new(Instant::ZERO, Node::Server(0), EventKind::Duplicate)
-            .tx(Some(TxId(TxId::base_for(Node::Server(0)) + 7)));
-        let m = remap(e, Node::Server(0), 2);
-        assert_eq!(m.node, Node::Server(2));
-        assert_eq!(m.rx, Some(2));
-        assert_eq!(m.tx, Some(TxId(TxId::base_for(Node::Server(2)) + 7)));
-    }
 
     #[test]
     fn messages_are_packed_under_the_target() {

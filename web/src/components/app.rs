@@ -25,6 +25,7 @@ use super::{
 use crate::io::{self, LiveConnection};
 use crate::narrate::kind_name;
 use crate::player::{again_url, Action, Connection, Player, Source, Store};
+use crate::replay_files::{combine, split_urls};
 use crate::sim_source::{Dropped, SimDriver};
 use crate::simulate::{parse_query, preset, query_wants_simulation, SimParams};
 use p2mp_core::trace::{Node, TraceHeader, TraceSource, TxId};
@@ -91,7 +92,7 @@ pub fn app() -> Html {
     let live = use_mut_ref(|| None::<LiveConnection>);
     let live_url = use_state(io::default_live_url);
     let again_error = use_state(|| None::<String>);
-    let initial_trace = use_memo((), |_| io::query_param("trace").unwrap_or_default());
+    let initial_trace = use_memo((), |_| io::query_params("trace").join(" "));
     // The simulation's parameters start from the page URL (`?sim=1&n=5...` or `?preset=NAME`).
     let initial_query = use_memo((), |_| io::query_string());
     let params = use_state(|| SimParams::from_query(&initial_query).0);
@@ -142,19 +143,20 @@ pub fn app() -> Html {
         let live = live.clone();
         let dispatch = dispatch.clone();
         let driver = driver.clone();
-        Callback::from(move |url: String| {
+        Callback::from(move |urls: String| {
             live.borrow_mut().take();
             driver.borrow_mut().take();
             let dispatch = dispatch.clone();
             spawn_local(async move {
-                match io::fetch_text(&url).await {
-                    Ok(text) => {
-                        load_text(&dispatch, Source::Replay { name: url }, text);
+                // Several URLs: one transfer's node recordings, merged.
+                match io::fetch_texts(split_urls(&urls)).await.and_then(combine) {
+                    Ok(c) => {
+                        load_text(&dispatch, Source::Replay { name: c.name }, c.text);
                         if io::query_param("autoplay").is_some_and(|v| v != "0") {
                             dispatch.emit(Action::Play);
                         }
                     }
-                    Err(e) => dispatch.emit(Action::Error(Some(format!("Cannot load {url}: {e}")))),
+                    Err(e) => dispatch.emit(Action::Error(Some(e))),
                 }
             });
         })
@@ -163,15 +165,15 @@ pub fn app() -> Html {
         let live = live.clone();
         let dispatch = dispatch.clone();
         let driver = driver.clone();
-        Callback::from(move |file: web_sys::File| {
+        Callback::from(move |files: Vec<web_sys::File>| {
             live.borrow_mut().take();
             driver.borrow_mut().take();
             let dispatch = dispatch.clone();
-            let name = file.name();
             spawn_local(async move {
-                match io::read_file(file).await {
-                    Ok(text) => load_text(&dispatch, Source::Replay { name }, text),
-                    Err(e) => dispatch.emit(Action::Error(Some(format!("Cannot read {name}: {e}")))),
+                // Several files: one transfer's node recordings, merged.
+                match io::read_files(files).await.and_then(combine) {
+                    Ok(c) => load_text(&dispatch, Source::Replay { name: c.name }, c.text),
+                    Err(e) => dispatch.emit(Action::Error(Some(e))),
                 }
             });
         })
@@ -576,7 +578,7 @@ pub fn app() -> Html {
                     messages={(*messages).clone()} on_messages={on_messages} />
                 <LiveSource default_url={(*live_url).clone()} connection={live_connection}
                     on_connect={connect} on_again={again} again_error={(*again_error).clone()} />
-                <ReplaySource on_file={load_file} on_url={load_url} initial_url={(*initial_trace).clone()} />
+                <ReplaySource on_files={load_file} on_url={load_url} initial_url={(*initial_trace).clone()} />
             </section>
             if show_compare {
                 <CompareView params={(*params).clone()} run={*compare_run.borrow()}
