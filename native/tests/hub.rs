@@ -155,7 +155,11 @@ fn end_event(t: u64) -> TraceEvent {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_viewer_joining_mid_transfer_gets_the_backlog_then_live_events_in_time_order() {
-    let (hub, addr, publish) = start(cfg()).await;
+    // Causality below holds when every node's events reach the hub within the hold; a test
+    // binary's parallel tests on a loaded 2-core machine can delay a publisher past 100 ms.
+    let mut c = cfg();
+    c.hold = Duration::from_millis(500);
+    let (hub, addr, publish) = start(c).await;
     let view_url = format!("ws://{addr}/ws/view");
     let mut early = ws(&view_url, &[]).await.expect("viewer");
     let dir = tempfile::tempdir().unwrap();
