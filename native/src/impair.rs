@@ -16,6 +16,7 @@ use serde::Serialize;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::{Arc, Mutex};
 use tokio::net::UdpSocket;
 
 /// One proxied path.
@@ -57,6 +58,26 @@ pub struct ImpairStats {
     pub up: DirectionStats,
 }
 
+/// The counters of a running proxy, readable while it runs and after it is cancelled.
+pub type SharedStats = Arc<Mutex<ImpairStats>>;
+
+impl DirectionStats {
+    /// `N received, N forwarded, N dropped, N duplicated, N corrupted`.
+    pub fn render(&self) -> String {
+        format!(
+            "{} received, {} forwarded, {} dropped, {} duplicated, {} corrupted",
+            self.received, self.forwarded, self.dropped, self.duplicated, self.corrupted
+        )
+    }
+}
+
+impl ImpairStats {
+    /// One line: `client to server: ...; server to client: ...`.
+    pub fn render(&self) -> String {
+        format!("client to server: {}; server to client: {}", self.down.render(), self.up.render())
+    }
+}
+
 #[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
 struct Due {
     at: Instant,
@@ -72,6 +93,7 @@ pub struct Impairer {
     client_side: UdpSocket,
     server_side: UdpSocket,
     local: SocketAddr,
+    shared: SharedStats,
 }
 
 /// The largest datagram read (a UDP payload is at most 65507 bytes).
@@ -90,12 +112,17 @@ impl Impairer {
             SocketAddr::V6(_) => Ipv6Addr::UNSPECIFIED.into(),
         };
         let server_side = net::bind(SocketAddr::new(any, 0)).await?;
-        Ok(Impairer { cfg, client_side, server_side, local })
+        Ok(Impairer { cfg, client_side, server_side, local, shared: SharedStats::default() })
     }
 
     /// The address clients should send to.
     pub fn local_addr(&self) -> SocketAddr {
         self.local
+    }
+
+    /// The counters, updated as datagrams pass (for a report when the proxy is stopped).
+    pub fn stats(&self) -> SharedStats {
+        Arc::clone(&self.shared)
     }
 
     /// Forwards until cancelled (drop the future to stop). Never fails on a datagram.
@@ -134,6 +161,7 @@ impl Impairer {
                         client = Some(from);
                         let bytes = buf_c.get(..n).unwrap_or(&[]);
                         schedule(&mut down, clock.now(), bytes, true, &mut queue, &mut order, &mut stats.down);
+                        publish(&self.shared, stats);
                     }
                     Err(e) if net::is_transient(&e) => {}
                     Err(e) => return Err(NativeError::Network(e)),
@@ -143,6 +171,7 @@ impl Impairer {
                     Ok((n, from)) if from == self.cfg.upstream => {
                         let bytes = buf_s.get(..n).unwrap_or(&[]);
                         schedule(&mut up, clock.now(), bytes, false, &mut queue, &mut order, &mut stats.up);
+                        publish(&self.shared, stats);
                     }
                     Ok(_) => {}
                     Err(e) if net::is_transient(&e) => {}
@@ -151,6 +180,15 @@ impl Impairer {
                 () = clock.sleep_until(next) => {}
             }
         }
+    }
+}
+
+/// Copies the counters where [`Impairer::stats`] readers see them (a poisoned lock only means a
+/// reader panicked: the counters are plain numbers, still good to overwrite).
+fn publish(shared: &SharedStats, stats: ImpairStats) {
+    match shared.lock() {
+        Ok(mut s) => *s = stats,
+        Err(poisoned) => *poisoned.into_inner() = stats,
     }
 }
 

@@ -1,5 +1,12 @@
 //! The server's output file: written to a temporary sibling and renamed into place only once
 //! the transfer has completed, so a failed transfer never leaves a truncated file behind.
+//!
+//! A server that dies without unwinding (SIGKILL, a power cut) cannot delete its temporary file.
+//! On Unix the writer holds an exclusive `flock` on it for as long as it is open, and the next
+//! [`PartialFile::create`] for the same target removes the temporary files of that target whose
+//! writer is gone: the process named in the file name no longer exists *and* nobody holds the
+//! lock (the kernel drops it when the process dies). A file another running server is writing
+//! fails both tests, so it is never touched.
 
 use crate::error::{NativeError, Result};
 use std::fs::{self, File};
@@ -18,6 +25,17 @@ pub struct PartialFile {
     writer: Option<BufWriter<File>>,
     bytes: u64,
     hasher: sha2::Sha256,
+    stale: Vec<StalePartial>,
+}
+
+/// A temporary file of the same target left by a server that died, removed by
+/// [`PartialFile::create`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StalePartial {
+    /// The file removed.
+    pub path: PathBuf,
+    /// The process that wrote it (named in the file name), no longer running.
+    pub pid: u32,
 }
 
 /// The temporary path used for `target`: `.<name>.p2mp-partial-<pid>-<k>` in the same folder.
@@ -34,7 +52,8 @@ pub fn temp_path_for(target: &Path) -> Result<PathBuf> {
 }
 
 impl PartialFile {
-    /// Creates the temporary file beside `target`.
+    /// Creates the temporary file beside `target`, first removing the temporary files of that
+    /// target left by servers that died (see [`remove_stale_partials`]).
     pub fn create(target: &Path) -> Result<Self> {
         if target.is_dir() {
             return Err(NativeError::OutputFile {
@@ -42,18 +61,30 @@ impl PartialFile {
                 reason: "is a directory".into(),
             });
         }
+        let stale = remove_stale_partials(target);
         let temp = temp_path_for(target)?;
         let file = File::create(&temp).map_err(|e| NativeError::OutputFile {
             path: target.to_path_buf(),
             reason: format!("cannot create {}: {e}", temp.display()),
         })?;
+        // Marks the file as being written for as long as it is open. A file system without
+        // locks makes the lock fail here and in every sweep, so nothing is ever removed there.
+        #[cfg(unix)]
+        let _ = lock::try_exclusive(&file);
         Ok(PartialFile {
             target: target.to_path_buf(),
             temp,
             writer: Some(BufWriter::with_capacity(1 << 18, file)),
             bytes: 0,
             hasher: sha2::Digest::new(),
+            stale,
         })
+    }
+
+    /// The temporary files of the same target left by dead servers that [`PartialFile::create`]
+    /// removed.
+    pub fn stale_removed(&self) -> &[StalePartial] {
+        &self.stale
     }
 
     /// The final path.
@@ -137,8 +168,168 @@ impl PartialFile {
     }
 }
 
+/// Removes the temporary files of `target` (`.<name>.p2mp-partial-<pid>-<k>` beside it) whose
+/// writer is gone: process `<pid>` does not exist (a zombie still counts as existing) and no one
+/// holds the file's lock. Files of other targets, of this process, or that cannot be checked
+/// are left alone; errors are ignored (a sweep is best effort). Returns what was removed.
+/// Without Unix process and lock checks (other systems) it removes nothing.
+pub fn remove_stale_partials(target: &Path) -> Vec<StalePartial> {
+    #[cfg(unix)]
+    {
+        lock::sweep(target)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = target;
+        Vec::new()
+    }
+}
+
+/// The pid in a temporary file name of `target`'s (`prefix` is `.<name>.p2mp-partial-`), if
+/// `name` is one: `<prefix><pid>-<k>`, both decimal.
+#[cfg_attr(not(unix), allow(dead_code))] // only the Unix sweep reads pids
+fn partial_pid(name: &[u8], prefix: &[u8]) -> Option<u32> {
+    let rest = name.strip_prefix(prefix)?;
+    let dash = rest.iter().position(|&b| b == b'-')?;
+    let (pid, k) = (rest.get(..dash)?, rest.get(dash + 1..)?);
+    let decimal = |d: &[u8]| !d.is_empty() && d.iter().all(u8::is_ascii_digit);
+    if !decimal(pid) || !decimal(k) {
+        return None;
+    }
+    std::str::from_utf8(pid).ok()?.parse().ok()
+}
+
+#[cfg(unix)]
+mod lock {
+    use super::{partial_pid, StalePartial};
+    use std::fs::{self, File};
+    use std::os::fd::AsRawFd;
+    use std::os::unix::ffi::OsStrExt;
+    use std::path::{Path, PathBuf};
+
+    /// Takes an exclusive lock on `file` without waiting; false if someone else holds one (or
+    /// the file system has no locks).
+    pub(super) fn try_exclusive(file: &File) -> bool {
+        // SAFETY: flock on a descriptor owned by `file`, alive for the call.
+        unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) == 0 }
+    }
+
+    /// Whether process `pid` exists (signal 0 checks without sending anything).
+    fn exists(pid: u32) -> bool {
+        // 0 and values past i32::MAX would name process groups or every process.
+        let Ok(p) = libc::pid_t::try_from(pid) else { return true };
+        if p <= 0 {
+            return true;
+        }
+        // SAFETY: kill with signal 0 sends nothing; it only reports whether `p` exists.
+        if unsafe { libc::kill(p, 0) } == 0 {
+            return true;
+        }
+        // EPERM: it exists but belongs to someone else.
+        std::io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH)
+    }
+
+    pub(super) fn sweep(target: &Path) -> Vec<StalePartial> {
+        let Some(name) = target.file_name() else { return Vec::new() };
+        let dir = match target.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let mut prefix = b".".to_vec();
+        prefix.extend_from_slice(name.as_bytes());
+        prefix.extend_from_slice(b".p2mp-partial-");
+        let Ok(entries) = fs::read_dir(&dir) else { return Vec::new() };
+        let me = std::process::id();
+        let mut removed = Vec::new();
+        for entry in entries.flatten() {
+            let Some(pid) = partial_pid(entry.file_name().as_bytes(), &prefix) else { continue };
+            // Our own files may be between creation and locking; a live writer is never touched.
+            if pid == me || exists(pid) {
+                continue;
+            }
+            // Only regular files (never follow a link planted under that name).
+            if !entry.file_type().is_ok_and(|t| t.is_file()) {
+                continue;
+            }
+            let path = entry.path();
+            let Ok(file) = File::open(&path) else { continue };
+            // Held: a writer in another pid namespace is still at it.
+            if !try_exclusive(&file) {
+                continue;
+            }
+            if fs::remove_file(&path).is_ok() {
+                removed.push(StalePartial { path, pid });
+            }
+        }
+        removed
+    }
+}
+
 impl Drop for PartialFile {
     fn drop(&mut self) {
         self.remove_temp();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_names_of_that_target_carry_a_pid() {
+        let p = b".out.bin.p2mp-partial-";
+        assert_eq!(partial_pid(b".out.bin.p2mp-partial-123-0", p), Some(123));
+        assert_eq!(partial_pid(b".out.bin.p2mp-partial-7-42", p), Some(7));
+        for other in [
+            &b".out.bin2.p2mp-partial-123-0"[..],
+            b".out.bin.p2mp-partial-123",
+            b".out.bin.p2mp-partial--0",
+            b".out.bin.p2mp-partial-12x-0",
+            b".out.bin.p2mp-partial-123-0.bak",
+            b"out.bin",
+            b".out.bin.p2mp-partial-99999999999-0",
+        ] {
+            assert_eq!(partial_pid(other, p), None, "{}", String::from_utf8_lossy(other));
+        }
+    }
+
+    /// Stale files of the target whose process is gone are removed; a live writer's, another
+    /// target's, and a locked one are not.
+    #[cfg(unix)]
+    #[test]
+    fn a_sweep_removes_only_what_a_dead_process_left_of_that_target() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("out.bin");
+        // A pid that no longer exists: a child that ran and was reaped.
+        let mut done = std::process::Command::new("true").spawn().unwrap();
+        done.wait().unwrap();
+        let dead = done.id();
+        let mut alive = std::process::Command::new("sleep").arg("30").spawn().unwrap();
+        let name = |t: &str, pid: u32| dir.path().join(format!(".{t}.p2mp-partial-{pid}-0"));
+        let stale = name("out.bin", dead);
+        let live = name("out.bin", alive.id());
+        let other_target = name("other.bin", dead);
+        let locked = dir.path().join(format!(".out.bin.p2mp-partial-{dead}-1"));
+        for p in [&stale, &live, &other_target, &locked] {
+            fs::write(p, b"partial").unwrap();
+        }
+        // Locked as a writer in another pid namespace would hold it.
+        let holder = File::open(&locked).unwrap();
+        assert!(lock::try_exclusive(&holder));
+
+        let removed = remove_stale_partials(&target);
+        assert_eq!(removed, vec![StalePartial { path: stale.clone(), pid: dead }]);
+        assert!(!stale.exists());
+        assert!(live.exists() && other_target.exists() && locked.exists());
+
+        // Once the lock is released, the locked one goes too; the live writer's stays.
+        drop(holder);
+        let f = PartialFile::create(&target).unwrap();
+        assert_eq!(f.stale_removed().len(), 1);
+        assert!(!locked.exists() && live.exists());
+        // A new file is locked while written: a sweep from elsewhere cannot take it.
+        assert!(!lock::try_exclusive(&File::open(f.temp()).unwrap()));
+        let _ = alive.kill();
+        let _ = alive.wait();
     }
 }

@@ -239,6 +239,12 @@ impl Server {
 }
 
 impl Server {
+    /// Temporary files of the same target left by servers that died (SIGKILL, a crash), removed
+    /// when this one was bound (see [`crate::output::remove_stale_partials`]).
+    pub fn stale_removed(&self) -> &[crate::output::StalePartial] {
+        self.output.stale_removed()
+    }
+
     /// A counter of the file bytes received so far, readable while [`Server::run`] is going
     /// (progress displays, tests).
     pub fn bytes_received(&self) -> Arc<AtomicU64> {

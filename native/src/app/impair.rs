@@ -92,19 +92,32 @@ fn link(a: &ImpairArgs) -> Result<LinkConfig> {
     Ok(cfg)
 }
 
-/// Runs the proxies until interrupted.
+/// Runs the proxies until interrupted (Ctrl-C), then prints what each did.
 pub async fn run(args: ImpairArgs) -> Result<()> {
     let link = link(&args)?;
     let routes = args.routes.iter().map(|r| parse_route(r)).collect::<Result<Vec<_>>>()?;
     let mut tasks = Vec::new();
+    let mut counts = Vec::new();
     for (k, (listen, upstream)) in routes.into_iter().enumerate() {
         let seed = args.seed.wrapping_add(k as u64);
         let proxy = Impairer::bind(ImpairConfig { listen, upstream, down: link, up: link, seed }).await?;
         eprintln!("impairing {} -> {upstream}", proxy.local_addr());
+        counts.push((proxy.local_addr(), upstream, proxy.stats()));
         tasks.push(tokio::spawn(proxy.run()));
     }
     tokio::select! {
-        _ = tokio::signal::ctrl_c() => Ok(()),
+        // If Ctrl-C cannot be watched (Err), the branch is disabled and SIGINT ends the process.
+        Ok(()) = tokio::signal::ctrl_c() => {
+            for (listen, upstream, stats) in &counts {
+                // A poisoned lock still holds the last counts written.
+                let s = match stats.lock() {
+                    Ok(s) => *s,
+                    Err(poisoned) => *poisoned.into_inner(),
+                };
+                eprintln!("impaired {listen} -> {upstream}: {}", s.render());
+            }
+            Ok(())
+        }
         r = async {
             for t in tasks {
                 match t.await {

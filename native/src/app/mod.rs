@@ -49,7 +49,7 @@ pub fn main() -> ExitCode {
         Command::Bench(args) => run_main("p2mp bench", false, bench::run(args)),
         Command::Experiment(args) => run_main("p2mp experiment", false, experiment::run(args)),
         Command::Ui(args) => run_main("p2mp ui", true, ui::run(args)),
-        Command::Impair(args) => run_main("p2mp impair", true, impair::run(args)),
+        Command::Impair(args) => crate::cli::run_main_handling_ctrl_c("p2mp impair", true, impair::run(args)),
         Command::Trace(args) => run_main("p2mp trace", false, trace::run(args)),
     }
 }

@@ -106,6 +106,21 @@ pub fn run_main<F>(prog: &str, multi_thread: bool, fut: F) -> ExitCode
 where
     F: Future<Output = Result<()>>,
 {
+    run_main_handling_ctrl_c(prog, multi_thread, async {
+        tokio::select! {
+            r = fut => r,
+            // If Ctrl-C cannot be watched (Err), the branch is disabled, not taken.
+            Ok(()) = tokio::signal::ctrl_c() => Err(NativeError::Interrupted),
+        }
+    })
+}
+
+/// [`run_main`] for a command that handles Ctrl-C itself (`p2mp impair` reports its counts):
+/// nothing else watches for it, so the command's own handler always runs.
+pub fn run_main_handling_ctrl_c<F>(prog: &str, multi_thread: bool, fut: F) -> ExitCode
+where
+    F: Future<Output = Result<()>>,
+{
     restore_default_sigpipe();
     let rt = if multi_thread {
         tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()
@@ -119,13 +134,7 @@ where
             return ExitCode::from(1);
         }
     };
-    let result = rt.block_on(async {
-        tokio::select! {
-            r = fut => r,
-            // If Ctrl-C cannot be watched (Err), the branch is disabled, not taken.
-            Ok(()) = tokio::signal::ctrl_c() => Err(NativeError::Interrupted),
-        }
-    });
+    let result = rt.block_on(fut);
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -125,6 +125,13 @@ async fn serve(args: ServerArgs) -> Result<()> {
         None => (server, None),
     };
     if !args.quiet {
+        for stale in server.stale_removed() {
+            eprintln!(
+                "p2mpserver: removed {}, a partial file left by process {}, which is gone",
+                stale.path.display(),
+                stale.pid
+            );
+        }
         eprintln!(
             "p2mpserver: listening on {} ({} dialect), writing {}",
             server.local_addr(),

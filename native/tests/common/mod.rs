@@ -40,6 +40,19 @@ pub async fn server(
     seed: u64,
     console: Console,
 ) -> (Server, PathBuf) {
+    windowed_server(i, dir, dialect, loss, seed, console, 0).await
+}
+
+/// [`server`] buffering up to `reorder_window` segments out of order (for selective repeat).
+pub async fn windowed_server(
+    i: usize,
+    dir: &Path,
+    dialect: Dialect,
+    loss: f64,
+    seed: u64,
+    console: Console,
+    reorder_window: u32,
+) -> (Server, PathBuf) {
     let output = dir.join(format!("out-{i}.bin"));
     let cfg = ServerConfig {
         bind: loopback_server_addr(i, 0),
@@ -51,7 +64,7 @@ pub async fn server(
             index: i as u16,
             linger: Duration::from_millis(300),
             idle_timeout: Some(Duration::from_secs(20)),
-            reorder_window: 0,
+            reorder_window,
         },
         trace_file: None,
     };
