@@ -451,7 +451,13 @@ impl Receiver {
         };
         self.event(
             now,
-            EventKind::Send { packet: kind, bytes: buf.len() as u32, retx: false, multicast: false },
+            EventKind::Send {
+                packet: kind,
+                bytes: buf.len() as u32,
+                retx: false,
+                multicast: false,
+                checksum: None,
+            },
             seq,
             Some(tx),
         );

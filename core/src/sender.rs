@@ -465,7 +465,16 @@ impl Sender {
             let tx = TxId(self.next_tx);
             self.next_tx += 1;
             self.group_targets.push((idx as u16, tx));
-            self.event(now, EventKind::Send { packet: kind, bytes: buf.len() as u32, retx, multicast: true });
+            self.event(
+                now,
+                EventKind::Send {
+                    packet: kind,
+                    bytes: buf.len() as u32,
+                    retx,
+                    multicast: true,
+                    checksum: self.cfg.dialect.checksum_field(buf),
+                },
+            );
             self.tag_last(idx as u16, seq, Some(tx));
             self.event(now, EventKind::TimerArmed { deadline, rto_micros: rto.as_micros() as u64 });
             self.tag_last(idx as u16, seq, None);
@@ -530,7 +539,13 @@ impl Sender {
             let seq = self.seq;
             self.event(
                 now,
-                EventKind::Send { packet: kind, bytes: buf.len() as u32, retx, multicast: false },
+                EventKind::Send {
+                    packet: kind,
+                    bytes: buf.len() as u32,
+                    retx,
+                    multicast: false,
+                    checksum: self.cfg.dialect.checksum_field(buf),
+                },
             );
             self.tag_last(i, seq, Some(tx));
             self.event(now, EventKind::TimerArmed { deadline, rto_micros: rto.as_micros() as u64 });

@@ -170,6 +170,11 @@ pub enum EventKind {
         /// the other at the same time with consecutive ids. Absent in older traces.
         #[serde(default, skip_serializing_if = "is_false")]
         multicast: bool,
+        /// The checksum field of a DATA as it went on the wire (either dialect's checksum over
+        /// the payload), so a viewer can show the header. Absent for ACKs and FINs, and in
+        /// older traces.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        checksum: Option<u16>,
     },
     /// A datagram reached a node and passed its loss service (if any) and parsing.
     Arrive {
@@ -300,7 +305,13 @@ mod tests {
         let ev = TraceEvent::new(
             Instant::from_micros(1500),
             Node::Client,
-            EventKind::Send { packet: PacketKind::Data, bytes: 508, retx: true, multicast: false },
+            EventKind::Send {
+                packet: PacketKind::Data,
+                bytes: 508,
+                retx: true,
+                multicast: false,
+                checksum: Some(0x1234),
+            },
         )
         .rx(2)
         .seq(17)
@@ -308,11 +319,17 @@ mod tests {
         let json = serde_json::to_string(&ev).expect("serialise");
         assert_eq!(
             json,
-            r#"{"t":1500,"node":"client","rx":2,"seq":17,"tx":99,"ev":"send","packet":"data","bytes":508,"retx":true}"#
+            r#"{"t":1500,"node":"client","rx":2,"seq":17,"tx":99,"ev":"send","packet":"data","bytes":508,"retx":true,"checksum":4660}"#
         );
         assert_eq!(serde_json::from_str::<TraceEvent>(&json).expect("parse"), ev);
         let mut mc = ev.clone();
-        mc.kind = EventKind::Send { packet: PacketKind::Data, bytes: 508, retx: true, multicast: true };
+        mc.kind = EventKind::Send {
+            packet: PacketKind::Data,
+            bytes: 508,
+            retx: true,
+            multicast: true,
+            checksum: None,
+        };
         let json = serde_json::to_string(&mc).expect("serialise");
         assert!(json.ends_with(r#""retx":true,"multicast":true}"#), "{json}");
         assert_eq!(serde_json::from_str::<TraceEvent>(&json).expect("parse"), mc);

@@ -460,7 +460,16 @@ impl WindowSender {
             let tx = TxId(self.next_tx);
             self.next_tx += 1;
             let seq = self.trace_seq(k);
-            self.push(now, EventKind::Send { packet: kind, bytes: buf.len() as u32, retx, multicast: false });
+            self.push(
+                now,
+                EventKind::Send {
+                    packet: kind,
+                    bytes: buf.len() as u32,
+                    retx,
+                    multicast: false,
+                    checksum: self.cfg.dialect.checksum_field(buf),
+                },
+            );
             self.tag(i, seq, Some(tx));
             self.push(now, EventKind::TimerArmed { deadline, rto_micros: rto.as_micros() as u64 });
             self.tag(i, seq, None);
@@ -542,7 +551,16 @@ impl WindowSender {
             let tx = TxId(self.next_tx);
             self.next_tx += 1;
             self.group_targets.push((idx as u16, tx));
-            self.push(now, EventKind::Send { packet: kind, bytes: buf.len() as u32, retx, multicast: true });
+            self.push(
+                now,
+                EventKind::Send {
+                    packet: kind,
+                    bytes: buf.len() as u32,
+                    retx,
+                    multicast: true,
+                    checksum: self.cfg.dialect.checksum_field(buf),
+                },
+            );
             self.tag(idx as u16, seq, Some(tx));
             self.push(now, EventKind::TimerArmed { deadline, rto_micros: rto.as_micros() as u64 });
             self.tag(idx as u16, seq, None);

@@ -91,6 +91,21 @@ async fn a_click_alone_drops_one_data_and_it_is_resent_to_that_server_only() {
             tx,
             "the clicked packet is the dropped one"
         );
+        // Its header as on the wire: the checksum the native simulator's sender computed.
+        let (events, _) = native(q, &[]);
+        let sent = events
+            .iter()
+            .find_map(|e| match e.kind {
+                EventKind::Send { checksum, .. } if e.tx.map(|t| t.0.to_string()) == Some(tx.clone()) => {
+                    checksum
+                }
+                _ => None,
+            })
+            .ok_or("the native run recorded no checksum for that DATA")?;
+        assert_eq!(
+            b.text("#packet-details [data-field=header]").await?,
+            format!("seq 0 · checksum 0x{sent:04X} · type 0x5555")
+        );
         assert_eq!(num(&b.text("#drop-count").await?), 1);
         assert!(!b.text("#in-flight").await?.contains("DATA 0 → server 2"), "gone from the wire");
 

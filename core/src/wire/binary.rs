@@ -7,6 +7,15 @@ const TYPE_DATA: u16 = 0x5555;
 const TYPE_ACK: u16 = 0xAAAA;
 const TYPE_FIN: u16 = 0xFFFF;
 
+pub(super) fn checksum_field(d: &[u8]) -> Option<u16> {
+    match d {
+        [_, _, _, _, c0, c1, t0, t1, ..] if u16::from_be_bytes([*t0, *t1]) == TYPE_DATA => {
+            Some(u16::from_be_bytes([*c0, *c1]))
+        }
+        _ => None,
+    }
+}
+
 pub(super) fn sequence_field(d: &[u8]) -> Option<u32> {
     let b: [u8; 4] = d.get(..4)?.try_into().ok()?;
     Some(u32::from_be_bytes(b))
@@ -91,6 +100,11 @@ mod tests {
         assert_eq!(v, [0, 0, 0, 1, 0x7B, 0xBD, 0x55, 0x55, b'A', b'B', b'C']);
         assert_eq!(Binary.parse(&v), Ok(Packet::Data { seq: 1, payload: b"ABC" }));
         assert_eq!(Binary.sequence_field(&v), Some(1));
+        assert_eq!(Binary.checksum_field(&v), Some(0x7BBD));
+        // Control datagrams carry no checksum; a truncated header has none to read.
+        assert_eq!(Binary.checksum_field(&emit_vec(Packet::Ack { seq: 1 })), None);
+        assert_eq!(Binary.checksum_field(&emit_vec(Packet::Fin { seq: 1 })), None);
+        assert_eq!(Binary.checksum_field(&v[..7]), None);
     }
 
     #[test]

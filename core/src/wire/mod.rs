@@ -51,6 +51,15 @@ impl Dialect {
         }
     }
 
+    /// Reads the checksum field of a DATA datagram (the text dialect's EOF included) without
+    /// verifying it, for the trace; `None` for other datagrams and malformed ones.
+    pub fn checksum_field(self, datagram: &[u8]) -> Option<u16> {
+        match self {
+            Dialect::Binary => binary::checksum_field(datagram),
+            Dialect::Text => text::checksum_field(datagram),
+        }
+    }
+
     /// Parses one datagram, verifying framing and checksum.
     pub fn parse(self, datagram: &[u8]) -> Result<Packet<'_>, WireError> {
         match self {

@@ -29,6 +29,14 @@ fn push_digits(buf: &mut Vec<u8>, value: u64, width: usize) {
     buf.extend((0..width).rev().map(|i| if (value >> i) & 1 == 1 { b'1' } else { b'0' }));
 }
 
+pub(super) fn checksum_field(d: &[u8]) -> Option<u16> {
+    // A DATA's checksum field (an EOF's too: the checksum of no bytes); an ACK carries zeros.
+    if d.get(TYPE_AT..TYPE_AT + FIELD_DIGITS)? != TYPE_DATA {
+        return None;
+    }
+    u16::try_from(digits(d.get(CHECKSUM_AT..CHECKSUM_AT + FIELD_DIGITS)?)?).ok()
+}
+
 pub(super) fn sequence_field(d: &[u8]) -> Option<u32> {
     digits(d.get(..OFFSET_DIGITS)?).and_then(|v| u32::try_from(v).ok())
 }
@@ -127,6 +135,10 @@ mod tests {
         assert_eq!(v, expect.to_vec());
         assert_eq!(Text.parse(&v), Ok(Packet::Data { seq: 5, payload: b"ABC" }));
         assert_eq!(Text.sequence_field(&v), Some(5));
+        assert_eq!(Text.checksum_field(&v), Some(0x9D7B));
+        // An ACK's zero field is no checksum; a header cut short has none to read.
+        assert_eq!(Text.checksum_field(&emit_vec(Packet::Ack { seq: 5 })), None);
+        assert_eq!(Text.checksum_field(&v[..40]), None);
     }
 
     #[test]
