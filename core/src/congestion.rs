@@ -81,13 +81,20 @@ pub struct CongestionState {
     pub pacing_rate: f64,
 }
 
+/// One round's delivery rate, segments per second, and when the round ended.
+#[derive(Debug, Clone, Copy)]
+struct Sample {
+    end: Instant,
+    rate: f64,
+}
+
 #[derive(Debug, Clone)]
 struct ReceiverRate {
     live: bool,
     delivered: u64,
     at_round_start: u64,
     /// Per-round delivery rates, newest last, at most [`BW_ROUNDS`].
-    samples: VecDeque<f64>,
+    samples: VecDeque<Sample>,
 }
 
 /// The congestion controller of one windowed transfer.
@@ -208,6 +215,36 @@ impl Controller {
         }
     }
 
+    /// Receiver `rx`'s acknowledgement of `segments` segments, credited at `since` or later
+    /// (`None`: when is unknown), turned out false (an ACK changed in transit, contradicted by
+    /// its later ACKs): takes them back.
+    ///
+    /// Exact when all of it is in the current round. Otherwise what the current round holds is
+    /// taken off it, and every sample of a round that ended at or after `since` is lowered by
+    /// the most the credit can have added to it (all of it in that round, and no round shorter
+    /// than the current one, since the minimum RTT only falls): the estimate may come out low,
+    /// never high. At zero the controller is back to its initial window, as before its first
+    /// measurement.
+    pub fn on_undelivered(&mut self, rx: usize, segments: u64, since: Option<Instant>) {
+        let round = self.min_rtt.unwrap_or(MIN_ROUND).max(MIN_ROUND).as_secs_f64();
+        let current = match (since, self.round_start) {
+            // A round that ends at `t` counted what was credited at `t`.
+            (Some(t), Some(start)) => t > start,
+            (_, None) => true,
+            (None, Some(_)) => false,
+        };
+        let Some(r) = self.receivers.get_mut(rx) else { return };
+        r.delivered -= segments.min(r.delivered - r.at_round_start);
+        if current {
+            return;
+        }
+        let excess = segments as f64 / round;
+        for s in r.samples.iter_mut().filter(|s| since.is_none_or(|t| s.end >= t)) {
+            s.rate = (s.rate - excess).max(0.0);
+        }
+        self.bw = self.bottleneck();
+    }
+
     /// The sender could not send because the protocol's window (the receivers' buffer) was
     /// full: the current round does not count towards leaving startup.
     pub fn on_window_limited(&mut self) {
@@ -241,13 +278,13 @@ impl Controller {
             r.at_round_start = r.delivered;
             // A window-limited round shows what the sender offered, not what the path takes:
             // it may raise the estimate, never age a better sample out (BBR's app-limited rule).
-            if limited && r.samples.iter().any(|&s| s >= rate) {
+            if limited && r.samples.iter().any(|s| s.rate >= rate) {
                 continue;
             }
             if r.samples.len() == BW_ROUNDS {
                 r.samples.pop_front();
             }
-            r.samples.push_back(rate);
+            r.samples.push_back(Sample { end: now, rate });
         }
         self.round_start = Some(now);
         self.bw = self.bottleneck();
@@ -272,7 +309,7 @@ impl Controller {
     fn bottleneck(&self) -> f64 {
         let mut slowest: Option<f64> = None;
         for r in self.receivers.iter().filter(|r| r.live && !r.samples.is_empty()) {
-            let best = r.samples.iter().copied().fold(0.0, f64::max);
+            let best = r.samples.iter().map(|s| s.rate).fold(0.0, f64::max);
             slowest = Some(slowest.map_or(best, |s| s.min(best)));
         }
         slowest.unwrap_or(0.0)
@@ -285,6 +322,33 @@ mod tests {
 
     fn ms(m: u64) -> Instant {
         Instant::from_millis(m)
+    }
+
+    #[test]
+    fn a_false_delivery_taken_back_never_leaves_the_rate_higher() {
+        let run = |undo: Option<(u64, u64)>| {
+            let mut c = Controller::new(Congestion::Bbr, 1000, 1, ms(0));
+            c.on_rtt(Duration::from_millis(10));
+            for t in 0..=40u64 {
+                // 5 segments per ms; at `at` ms, 8 more that were never delivered.
+                let extra = undo.map_or(0, |(at, _)| if t == at { 8 } else { 0 });
+                c.on_delivered(0, 5 + extra, ms(t));
+                if let Some((at, after)) = undo {
+                    if t == at + after {
+                        c.on_undelivered(0, 8, Some(ms(at)));
+                    }
+                }
+            }
+            c.state().bandwidth
+        };
+        let truth = run(None);
+        // Taken back within the same round (rounds end at 10, 20, 30 ms): exact.
+        assert_eq!(run(Some((21, 5))), truth);
+        // Taken back after its round was sampled, at once or rounds later: low, not high.
+        for (at, after) in [(20, 0), (21, 9), (21, 19)] {
+            let got = run(Some((at, after)));
+            assert!(got <= truth && got > 0.8 * truth, "{at} + {after}: {got} vs {truth}");
+        }
     }
 
     #[test]

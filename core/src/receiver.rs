@@ -331,10 +331,17 @@ impl Receiver {
             }
             (Dialect::Binary, Packet::Fin { .. }) if !self.buffered.is_empty() => {
                 // Segments held beyond a gap: the end of file cannot have come yet (a sender
-                // that misread our individual ACKs as cumulative). Not answering makes it
-                // declare us failed instead of leaving a short file that looks complete.
+                // that misread our individual ACKs as cumulative, or took an ACK changed in
+                // transit for one of the missing). Not finishing keeps a short file from
+                // looking complete; the ACK of our last in-order segment (as for DATA beyond
+                // our window) tells a windowed sender what we lack, so it can resend it. A
+                // stop-and-wait sender never gets here: it never sends ahead.
                 self.stats.unexpected += 1;
                 self.event(now, EventKind::Reject { reason: RejectReason::Unexpected }, seg, tx);
+                if let Some(last) = self.next_seq.checked_sub(1) {
+                    let last = last as u32;
+                    self.reply(Packet::Ack { seq: last }, Some(last));
+                }
             }
             (Dialect::Binary, Packet::Fin { seq }) => {
                 self.reply(Packet::Fin { seq }, seg);
@@ -571,7 +578,7 @@ mod tests {
     }
 
     #[test]
-    fn a_fin_behind_a_gap_is_not_answered() {
+    fn a_fin_behind_a_gap_is_answered_with_the_last_in_order_ack() {
         let cfg = ReceiverConfig { reorder_window: 8, ..ReceiverConfig::default() };
         let mut r = Receiver::new(cfg).unwrap();
         let mut buf = Vec::new();
@@ -585,6 +592,9 @@ mod tests {
         Dialect::Binary.emit(&Packet::Fin { seq: 0 }, &mut fin).unwrap();
         r.handle_datagram(Instant::ZERO, addr(2), &fin, None);
         assert!(!r.is_finished(), "segment 1 is missing");
-        assert!(r.poll_transmit(Instant::ZERO, &mut buf).is_none(), "the FIN is not echoed");
+        // Not echoed: answered with the ACK of segment 0, the last one in order.
+        assert!(r.poll_transmit(Instant::ZERO, &mut buf).is_some());
+        assert_eq!(Dialect::Binary.parse(&buf), Ok(Packet::Ack { seq: 0 }));
+        assert!(r.poll_transmit(Instant::ZERO, &mut buf).is_none());
     }
 }

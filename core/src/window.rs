@@ -63,6 +63,8 @@ struct Slot {
     /// segments sent after it say it was lost (a lost retransmission is then caught the same
     /// way, a round trip later, instead of by the timer).
     order: u64,
+    /// When it was acknowledged (selective repeat), to take the credit back exactly.
+    acked_at: Option<Instant>,
 }
 
 /// Selective repeat resends a segment without waiting for its timer once this many later
@@ -97,6 +99,18 @@ struct Peer {
     /// Segments sent (or about to be) that this receiver has not acknowledged: what the
     /// congestion window bounds (acknowledged segments beyond a hole are not in flight).
     unacked: u64,
+    /// The latest ACK that contradicts what this receiver is believed to hold (`j` while
+    /// `j + 1` counts as acknowledged), and how many times it came.
+    stale: Option<(u64, u8)>,
+    /// Selective repeat: the latest transmission ([`Slot::order`]) acknowledged so far.
+    max_order_acked: Option<u64>,
+    /// Something in the last window's worth of segments could hide a changed ACK of the last
+    /// segment (see [`WindowSender::probe_doubtful`]).
+    doubt: bool,
+    /// The last segment was resent to it once to confirm its ACK.
+    probed: bool,
+    /// Go-back-n: the cumulative point before its latest advance, and when that was.
+    last_advance: Option<(u64, Instant)>,
 }
 
 /// Go-back-n or selective-repeat sender to n receivers. Same driver contract as
@@ -120,8 +134,15 @@ pub struct WindowSender {
     peers: Vec<Peer>,
     file_len: u64,
     segments: u64,
-    /// Lowest segment not acknowledged by every live receiver.
+    /// Lowest segment not acknowledged by every live receiver. Moves back when a receiver's
+    /// ACKs prove an earlier one false ([`WindowSender::roll_back`]).
     base: u64,
+    /// Payloads kept below `base` (at most the window): what a receiver may turn out to lack
+    /// after an ACK changed in transit let `base` pass it.
+    kept: u64,
+    /// Segments below this have had their `SegmentComplete` event (once each, even when
+    /// `base` moves back and passes them again).
+    completed: u64,
     /// Next segment to send for the first time.
     next: u64,
     buffers: VecDeque<Vec<u8>>,
@@ -209,6 +230,11 @@ impl WindowSender {
                 sends: 0,
                 dup_acks: 0,
                 unacked: 0,
+                stale: None,
+                max_order_acked: None,
+                doubt: false,
+                probed: false,
+                last_advance: None,
             })
             .collect();
         let cc = Controller::new(cfg.congestion, window, receivers.len(), now);
@@ -223,6 +249,8 @@ impl WindowSender {
             file_len,
             segments,
             base: 0,
+            kept: 0,
+            completed: 0,
             next: 0,
             buffers: VecDeque::new(),
             spare: Vec::new(),
@@ -276,7 +304,8 @@ impl WindowSender {
         self.segments
     }
 
-    /// Segments acknowledged by every live receiver.
+    /// Segments acknowledged by every live receiver. May go down: when a receiver's later ACKs
+    /// show that an acknowledgement of it was changed in transit, the sender takes it back.
     pub fn segments_done(&self) -> u64 {
         self.base
     }
@@ -365,6 +394,7 @@ impl WindowSender {
                 retransmitted: false,
                 later_acks: 0,
                 order: 0,
+                acked_at: None,
             });
             if p.outcome == Outcome::Active {
                 p.unacked += 1;
@@ -408,8 +438,7 @@ impl WindowSender {
             let packet = if k == FIN {
                 Packet::Fin { seq: 0 }
             } else {
-                let data = &self.buffers[(k - self.base) as usize];
-                Packet::Data { seq: k as u32, payload: data }
+                Packet::Data { seq: k as u32, payload: self.payload(k) }
             };
             if self.cfg.dialect.emit(&packet, buf).is_err() {
                 continue;
@@ -509,7 +538,7 @@ impl WindowSender {
             self.released = k + 1;
         }
         buf.clear();
-        let packet = Packet::Data { seq: k as u32, payload: &self.buffers[(k - self.base) as usize] };
+        let packet = Packet::Data { seq: k as u32, payload: self.payload(k) };
         if self.cfg.dialect.emit(&packet, buf).is_err() {
             return GroupStep::Skip;
         }
@@ -742,11 +771,19 @@ impl WindowSender {
                 true
             }
             Packet::Ack { seq } if !self.fin => self.on_ack(now, idx, u64::from(seq)),
+            // A buffering receiver answers a FIN behind a gap with its last in-order segment.
+            Packet::Ack { seq } if self.peers[idx].fin_pending && u64::from(seq) + 1 < self.segments => {
+                self.on_contradiction(now, idx, u64::from(seq))
+            }
             _ => false,
         };
         if progress {
             self.peers[idx].consecutive_timeouts = 0;
         } else {
+            if matches!(packet, Packet::Ack { .. }) && matches!(self.mode, Mode::GoBackN { .. }) {
+                // A repeated or stale cumulative ACK: the receiver lacks something.
+                self.suspect(idx);
+            }
             self.ignored.unexpected += 1;
             self.push(now, EventKind::Reject { reason: RejectReason::Unexpected });
             self.tag(i, seg, tx);
@@ -757,6 +794,7 @@ impl WindowSender {
     /// Applies an ACK of segment `k`; returns whether it was progress.
     fn on_ack(&mut self, now: Instant, idx: usize, k: u64) -> bool {
         let base = self.base;
+        let tail = self.in_tail();
         let mut fast = Vec::new();
         let p = &mut self.peers[idx];
         if p.outcome != Outcome::Active || k >= self.next {
@@ -783,14 +821,21 @@ impl WindowSender {
                 None
             }
             Mode::GoBackN { .. } => {
+                if k + 1 < p.cum {
+                    // The receiver says it lacks `k + 1`, which an earlier ACK said it had.
+                    return self.on_contradiction(now, idx, k);
+                }
                 if k < p.cum {
                     return false;
                 }
                 p.dup_acks = 0;
                 let newly = k + 1 - p.cum;
+                // More than one segment at once: an ACK went missing, or this one was changed.
+                p.doubt |= tail && newly > 1;
                 p.acked += newly;
                 p.unacked = p.unacked.saturating_sub(newly);
                 self.cc.on_delivered(idx, newly, now);
+                p.last_advance = Some((p.cum, now));
                 p.cum = k + 1;
                 let sample = match p.gbn_sent_at {
                     Some((s, at)) if s <= k && k >= p.gbn_retransmitted_below => Some(now - at),
@@ -801,15 +846,26 @@ impl WindowSender {
                 sample
             }
             _ => {
-                if k < base {
+                if k < base || p.slots[(k - base) as usize].acked {
+                    // Nothing new about `k`; but if `k + 1` counts as acknowledged, this may be
+                    // the receiver's last in-order segment, saying it still lacks `k + 1`.
+                    let held = k + 1 < base || p.slots.get((k + 1 - base) as usize).is_some_and(|s| s.acked);
+                    if held {
+                        return self.on_contradiction(now, idx, k);
+                    }
                     return false;
                 }
                 let slot = &mut p.slots[(k - base) as usize];
-                if slot.acked {
-                    return false;
-                }
                 slot.acked = true;
+                slot.acked_at = Some(now);
                 slot.deadline = None;
+                // ACKs come back in the order their DATA went out, unless the network reordered
+                // them or one was changed into the ACK of a later segment. (Not checked for a
+                // resent segment: which copy an ACK answers is unknown, as for RTT samples.)
+                if !slot.retransmitted {
+                    p.doubt |= tail && p.max_order_acked.is_some_and(|o| slot.order < o);
+                    p.max_order_acked = p.max_order_acked.max(Some(slot.order));
+                }
                 p.acked += 1;
                 p.unacked = p.unacked.saturating_sub(1);
                 self.cc.on_delivered(idx, 1, now);
@@ -861,6 +917,110 @@ impl WindowSender {
         true
     }
 
+    /// Receiver `idx` sent ACK `j`, its last in-order segment as far as that ACK goes, while
+    /// the sender counts `j + 1` as acknowledged by it. A classic receiver sends that for every
+    /// DATA it cannot take in order, a buffering one for DATA beyond its window: so when an ACK
+    /// changed in transit (no checksum covers an ACK's sequence number) made the sender believe
+    /// the receiver holds `j + 1`, these keep coming, and the sender goes back to `j + 1`.
+    ///
+    /// One such ACK may also be an old one overtaken by later ACKs, or a copy the network made:
+    /// only the same `j` [`FAST_RETRANSMIT_AFTER`] times counts (another `j` starts over). A
+    /// false alarm costs retransmissions (the receiver answers the duplicates with its true
+    /// position), never data. Returns whether the sender went back.
+    fn on_contradiction(&mut self, now: Instant, idx: usize, j: u64) -> bool {
+        let r = j + 1;
+        if r + self.kept < self.base || r >= self.next {
+            // Its payload is no longer in memory (more than a window back): nothing to resend.
+            // The receiver then stalls and is declared failed by its timer, as without this.
+            return false;
+        }
+        let p = &mut self.peers[idx];
+        let n = match p.stale {
+            Some((s, n)) if s == j => n.saturating_add(1),
+            _ => 1,
+        };
+        p.stale = Some((j, n));
+        if n < FAST_RETRANSMIT_AFTER {
+            return false;
+        }
+        p.stale = None;
+        self.roll_back(now, idx, r);
+        true
+    }
+
+    /// Takes back receiver `idx`'s acknowledgement of segment `r` (go-back-n: of everything
+    /// from `r` on) and resends it: `base` moves back to `r` if it had passed it.
+    fn roll_back(&mut self, now: Instant, idx: usize, r: u64) {
+        // When the credit taken back was given, if known: one go-back-n advance covered all of
+        // it, or the selective-repeat slot is still in the window.
+        let p = &self.peers[idx];
+        let since = match self.mode {
+            Mode::GoBackN { .. } => p.last_advance.filter(|&(before, _)| before <= r).map(|(_, at)| at),
+            _ => r.checked_sub(self.base).and_then(|j| p.slots.get(j as usize)).and_then(|s| s.acked_at),
+        };
+        if self.fin {
+            // Back from the end of file: the FIN waits until every live receiver has it all.
+            self.fin = false;
+            for p in &mut self.peers {
+                if p.fin_pending {
+                    p.fin_pending = false;
+                    p.deadline = None;
+                }
+            }
+            self.queue.retain(|&(_, k, _)| k != FIN);
+        }
+        if r < self.base {
+            // Every live receiver had acknowledged `r..base` (that is how `base` passed them);
+            // only `idx`'s acknowledgement of `r` is taken back below.
+            let back = self.base - r;
+            for p in &mut self.peers {
+                for _ in 0..back {
+                    p.slots.push_front(Slot {
+                        acked: true,
+                        sent_at: None,
+                        deadline: None,
+                        retransmitted: false,
+                        later_acks: 0,
+                        order: 0,
+                        acked_at: None,
+                    });
+                }
+            }
+            self.kept -= back;
+            self.base = r;
+        }
+        let next = self.next;
+        let p = &mut self.peers[idx];
+        let (undone, resend) = match self.mode {
+            Mode::GoBackN { .. } => {
+                let undone = p.cum.saturating_sub(r);
+                p.cum = r;
+                // This hole's resend is the one below: the repeats of ACK `r - 1` still on
+                // their way must not trigger another (fast retransmit is once per hole).
+                p.dup_acks = FAST_RETRANSMIT_AFTER;
+                p.gbn_retransmitted_below = next;
+                p.gbn_sent_at = None;
+                p.deadline = Some(now + p.est.rto());
+                (undone, r..next)
+            }
+            _ => {
+                let Some(slot) = p.slots.get_mut((r - self.base) as usize) else { return };
+                slot.acked = false;
+                slot.retransmitted = true;
+                slot.deadline = None;
+                // Already being resent: later ACKs must not trigger a second copy.
+                slot.later_acks = FAST_RETRANSMIT_AFTER;
+                (1, r..r + 1)
+            }
+        };
+        p.acked = p.acked.saturating_sub(undone);
+        p.unacked += undone;
+        self.cc.on_undelivered(idx, undone, since);
+        for k in resend {
+            self.queue_retransmit(idx, k, now);
+        }
+    }
+
     /// Handles expired timers. Early calls do nothing.
     pub fn handle_timeout(&mut self, now: Instant) {
         if self.done {
@@ -898,9 +1058,21 @@ impl WindowSender {
                 continue;
             }
             self.totals.timeouts += 1;
+            // Selective repeat: only the expiry of the oldest outstanding segment counts
+            // towards declaring the receiver dead. Segments it discarded beyond its window
+            // (sent while an ACK changed in transit had the sender ahead of it) expire one by
+            // one, and must not fail a receiver that answers, while the one it lacks is resent.
+            let oldest = self.peers[idx].slots.iter().position(|s| !s.acked).map(|j| self.base + j as u64);
+            let counts = self.fin
+                || matches!(self.mode, Mode::GoBackN { .. })
+                || oldest.is_some_and(|o| expired.contains(&o));
+            if matches!(self.mode, Mode::GoBackN { .. }) {
+                // A go-back-n receiver's repeats of an old ACK may come from what it resends.
+                self.suspect(idx);
+            }
             let p = &mut self.peers[idx];
             p.timeouts += 1;
-            p.consecutive_timeouts += 1;
+            p.consecutive_timeouts += u32::from(counts);
             p.est.on_timeout();
             p.deadline = None;
             let failed = p.consecutive_timeouts >= self.cfg.max_timeouts;
@@ -951,15 +1123,25 @@ impl WindowSender {
         while self.base < self.next && self.all_live_have(self.base) {
             let k = self.base;
             self.base += 1;
-            if let Some(done) = self.buffers.pop_front() {
-                self.spare.push(done);
+            // A window's worth of payloads stays behind `base`: enough to resend whatever one
+            // changed ACK made the sender skip (it acknowledges a segment in flight, so at most
+            // a window ahead of the receiver's true position).
+            self.kept += 1;
+            if self.kept > self.max_window {
+                self.kept -= 1;
+                if let Some(done) = self.buffers.pop_front() {
+                    self.spare.push(done);
+                }
             }
             for p in &mut self.peers {
                 p.slots.pop_front();
             }
-            self.push(now, EventKind::SegmentComplete);
-            if let Some(e) = self.events.back_mut() {
-                e.seq = Some(k as u32);
+            if k >= self.completed {
+                self.completed = k + 1;
+                self.push(now, EventKind::SegmentComplete);
+                if let Some(e) = self.events.back_mut() {
+                    e.seq = Some(k as u32);
+                }
             }
         }
         if self.next < self.segments && self.next >= self.base + self.max_window {
@@ -968,11 +1150,57 @@ impl WindowSender {
         let live = self.peers.iter().any(|p| p.outcome == Outcome::Active);
         if !live {
             self.finish(now);
-        } else if !self.fin && self.base == self.segments {
+        } else if !self.fin && self.base == self.segments && !self.probe_doubtful(now) {
             self.start_fin();
         } else if self.fin && !self.peers.iter().any(|p| p.fin_pending) {
             self.finish(now);
         }
+    }
+
+    /// Whether the last segment has been sent or will be within a window: from then on, a
+    /// changed ACK may acknowledge it while the receiver lacks it.
+    fn in_tail(&self) -> bool {
+        self.next + self.max_window >= self.segments
+    }
+
+    /// Notes something that could hide a changed ACK of the last segment from receiver `idx`.
+    fn suspect(&mut self, idx: usize) {
+        if self.in_tail() {
+            self.peers[idx].doubt = true;
+        }
+    }
+
+    /// Before the FIN: resends the last segment to every live receiver whose acknowledgement
+    /// of it is in doubt, and waits for its answer. Returns whether it did.
+    ///
+    /// The later ACKs that expose a changed ACK ([`WindowSender::on_contradiction`]) need DATA
+    /// after it. At the end of the file there is none, and a receiver that lacks the last
+    /// segment would take the FIN and finish short: a file that looks complete. So when a
+    /// sign of it came from a receiver in the last window (go-back-n: a repeated or stale
+    /// cumulative ACK, one that skipped segments, a timeout; selective repeat: ACKs out of
+    /// transmission order, which a changed ACK of a later segment causes), the last segment is
+    /// resent to it once. A receiver that has it acknowledges it again; one that lacks only it
+    /// takes it; one that lacks more answers with its true position, which sends the sender
+    /// back. Runs without loss, reordering or damage never pay for this. (A selective-repeat
+    /// receiver holding segments behind a gap refuses the FIN and says what it lacks; this is
+    /// for one that lacks the end of the file and holds nothing beyond it.)
+    fn probe_doubtful(&mut self, now: Instant) -> bool {
+        let Some(last) = self.segments.checked_sub(1) else { return false };
+        let mut any = false;
+        for idx in 0..self.peers.len() {
+            let p = &mut self.peers[idx];
+            if p.outcome == Outcome::Active && p.doubt && !p.probed {
+                p.probed = true;
+                self.roll_back(now, idx, last);
+                any = true;
+            }
+        }
+        any
+    }
+
+    /// The payload of segment `k`, which must be in memory: `base - kept <= k < next`.
+    fn payload(&self, k: u64) -> &[u8] {
+        &self.buffers[(k + self.kept - self.base) as usize]
     }
 
     fn all_live_have(&self, k: u64) -> bool {

@@ -1,8 +1,8 @@
 //! What the 16-bit checksum cannot see, between real `p2mpclient` and `p2mpserver` processes:
 //! a hand-rolled UDP relay in the test rewrites one chosen datagram so that its checksum still
 //! holds. A changed DATA payload is accepted (the protocol cannot tell) and caught by the
-//! SHA-256 digests both sides print; a changed ACK sequence number makes a go-back-n client
-//! fail that receiver, which leaves no file.
+//! SHA-256 digests both sides print; a changed ACK sequence number misleads a go-back-n client
+//! until that receiver's later ACKs contradict it, and the client resends what it lacks.
 
 mod common;
 
@@ -208,7 +208,7 @@ fn a_payload_change_the_checksum_cannot_see_is_accepted_and_shown_by_the_digests
 }
 
 #[test]
-fn a_changed_ack_sequence_under_go_back_n_fails_that_receiver_and_leaves_no_file() {
+fn a_changed_ack_sequence_under_go_back_n_is_contradicted_and_that_receiver_still_finishes() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     write_random_file(&d.join("in.bin"), 30_000, 32).unwrap();
@@ -222,7 +222,8 @@ fn a_changed_ack_sequence_under_go_back_n_fails_that_receiver_and_leaves_no_file
 
     // The first copy of DATA 3 is lost, so the classic receiver repeats ACK 2 for DATA 4 on.
     // Its first repeat (DATA 4 has been sent, so 4 is a sequence number the client accepts) is
-    // changed to ACK 4: the client now believes 3 and 4 arrived, and never sends them again.
+    // changed to ACK 4: the client believes 3 and 4 arrived. The repeats of ACK 2 that follow
+    // contradict that, and it goes back to 3.
     let mut dropped = false;
     let mut acks_of_2 = 0;
     let rule: Rule = Box::new(move |down, datagram| {
@@ -258,17 +259,16 @@ fn a_changed_ack_sequence_under_go_back_n_fails_that_receiver_and_leaves_no_file
     let good_status = wait_until(&mut procs.0[1], deadline, "good server");
     drop(relay);
 
-    // Reported, never silent: that receiver failed (exit 1), the other finished byte-identical,
-    // and the victim gave up once the client stopped sending, leaving no file.
-    assert_eq!(client_status.code(), Some(1), "{}", read_log(&client_log));
+    // Both finished (exit 0), both copies byte-identical, the victim's after a resend of 3.
+    assert!(client_status.success(), "{}", read_log(&client_log));
     let json: serde_json::Value =
         serde_json::from_str(std::fs::read_to_string(&client_log).unwrap().trim()).unwrap();
-    assert_eq!(json["receivers"][0]["outcome"], "failed", "{json}");
+    assert_eq!(json["receivers"][0]["outcome"], "finished", "{json}");
     assert_eq!(json["receivers"][1]["outcome"], "finished", "{json}");
+    assert!(json["receivers"][0]["retransmissions"].as_u64().is_some_and(|n| n > 0), "{json}");
     assert!(good_status.success(), "{}", read_log(&good_log));
+    assert!(victim_status.success(), "{}", read_log(&victim_log));
     assert!(files_equal(&d.join("in.bin"), &d.join("good.bin")).unwrap());
-    assert_eq!(victim_status.code(), Some(1), "{}", read_log(&victim_log));
-    assert!(read_log(&victim_log).contains("transfer aborted"), "{}", read_log(&victim_log));
-    assert!(!d.join("victim.bin").exists());
+    assert!(files_equal(&d.join("in.bin"), &d.join("victim.bin")).unwrap());
     assert!(common::partial_files(d).is_empty(), "{:?}", common::partial_files(d));
 }
