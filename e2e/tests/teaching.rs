@@ -53,9 +53,18 @@ async fn teaching_mode_controls_url_drops_exports_and_experiments() {
         b.click("#p-mode option[value='sr']").await?;
         b.wait_for("#p-window").await?;
         set_field(&b, "#p-window", "4").await?;
-        let url = b.client.current_url().await.map_err(|e| e.to_string())?;
-        let query = url.query().unwrap_or_default().to_string();
-        for part in ["n=2", "p=0.2", "seed=9", "mode=sr", "window=4", "rto=60"] {
+        // The page updates its address after it re-renders: poll for it rather than race it.
+        let parts = ["n=2", "p=0.2", "seed=9", "mode=sr", "window=4", "rto=60"];
+        let mut query = String::new();
+        for _ in 0..50 {
+            let url = b.client.current_url().await.map_err(|e| e.to_string())?;
+            query = url.query().unwrap_or_default().to_string();
+            if parts.iter().all(|part| query.split('&').any(|kv| kv == *part)) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        for part in parts {
             assert!(query.split('&').any(|kv| kv == part), "{part} in {query}");
         }
         let (events, expected) = native(&query, &[]);

@@ -120,10 +120,13 @@ pub async fn query(b: &Browser) -> Result<String, String> {
 /// A real mouse click (WebDriver pointer actions) at (`x`, `y`) in the diagram's CSS pixels.
 pub async fn click_canvas_at(b: &Browser, x: f64, y: f64) -> Result<(), String> {
     let canvas = b.wait_for("#ladder").await?;
+    // WebDriver offsets count from the centre of the element's *visible* part: a canvas that
+    // runs past the bottom of the window would shift every click. Bring all of it into view.
     let rect = b
         .client
         .execute(
-            "const r = document.getElementById('ladder').getBoundingClientRect(); return [r.width, r.height];",
+            "const c = document.getElementById('ladder'); c.scrollIntoView({block: 'center'}); \
+             const r = c.getBoundingClientRect(); return [r.width, r.height];",
             vec![],
         )
         .await

@@ -191,7 +191,7 @@ pub fn sim_panel(props: &SimPanelProps) -> Html {
                     }
                 }
                 { input("p-dead", "dead", "Dead receiver", dead, "RECEIVER@SECONDS: that server stops answering then (blank: none)") }
-                <label class="field" for="p-seed">{ "Seed" }
+                <label class="field wide" for="p-seed">{ "Seed" }
                     <span class="row">
                         <input id="p-seed" value={p.seed.to_string()} inputmode="numeric"
                             onchange={{ let cb = set("seed"); Callback::from(move |e: Event| {
