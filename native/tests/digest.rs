@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::procs::{read_log, spawn_logged, wait_until, Children};
+use common::procs::{read_log, spawn_logged, wait_listening, wait_until, Children};
 use common::LIMIT;
 use p2mp_core::wire::internet_checksum;
 use p2mp_core::{Dialect, Packet};
@@ -104,17 +104,6 @@ fn server(addr: SocketAddr, out: &str, dir: &Path, log: &Path) -> Child {
     let (ip, port) = (addr.ip().to_string(), addr.port().to_string());
     cmd.args([&port, out, "0", "--bind", &ip, "--linger", "0.3", "--idle-timeout", "2"]).current_dir(dir);
     spawn_logged(cmd, log)
-}
-
-fn wait_listening(child: &mut Child, log: &Path) {
-    let deadline = Instant::now() + LIMIT;
-    while !read_log(log).contains("listening on") {
-        if let Some(s) = child.try_wait().unwrap() {
-            panic!("server exited early ({s}): {}", read_log(log));
-        }
-        assert!(Instant::now() < deadline, "server never started listening");
-        std::thread::sleep(Duration::from_millis(10));
-    }
 }
 
 /// The hex digest that follows `marker` in `text`.

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::procs::{read_log, spawn_logged, wait_until, Children};
+use common::procs::{read_log, spawn_logged, wait_listening, wait_until, Children};
 use common::{partial_files, LIMIT};
 use p2mp_native::loopback::{files_equal, write_random_file};
 use std::os::unix::process::CommandExt;
@@ -50,18 +50,6 @@ fn server(port: u16, out: &str, dir: &Path, log: &Path, fsize: Option<libc::rlim
         }
     }
     spawn_logged(cmd, log)
-}
-
-/// Waits until the server on `log` has bound its socket (it says so on stderr).
-fn wait_listening(child: &mut Child, log: &Path) {
-    let deadline = Instant::now() + LIMIT;
-    while !read_log(log).contains("listening on") {
-        if let Some(s) = child.try_wait().unwrap() {
-            panic!("server exited early ({s}): {}", read_log(log));
-        }
-        assert!(Instant::now() < deadline, "server never started listening");
-        std::thread::sleep(Duration::from_millis(10));
-    }
 }
 
 /// Sends a `file`-byte file to a healthy server and to one whose files may not exceed

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::procs::{read_log, spawn_logged, wait_until, Children};
+use common::procs::{read_log, spawn_logged, wait_listening, wait_until, Children};
 use common::LIMIT;
 use p2mp_native::loopback::{files_equal, write_random_file};
 use std::net::Ipv4Addr;
@@ -49,18 +49,6 @@ fn client(targets: &[String], port: u16, dir: &Path, log: &Path) -> Child {
         .args([&port.to_string(), "in.bin", "1000", "--timeout", "0.05", "--max-timeouts", "8", "--json"])
         .current_dir(dir);
     spawn_logged(cmd, log)
-}
-
-/// Waits until the server on `log` has bound its socket (it says so on stderr).
-fn wait_listening(child: &mut Child, log: &Path) {
-    let deadline = Instant::now() + LIMIT;
-    while !read_log(log).contains("listening on") {
-        if let Some(s) = child.try_wait().unwrap() {
-            panic!("server exited early ({s}): {}", read_log(log));
-        }
-        assert!(Instant::now() < deadline, "server never started listening");
-        std::thread::sleep(Duration::from_millis(10));
-    }
 }
 
 /// The temporary files of `target` in `dir`, with their sizes.

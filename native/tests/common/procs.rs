@@ -48,3 +48,16 @@ pub fn read_log(log: &Path) -> String {
     let err = std::fs::read_to_string(log.with_extension("err")).unwrap_or_default();
     format!("{out}{err}")
 }
+
+/// Waits until the server logging to `log` has bound its socket (it says so on stderr);
+/// panics if it exits first or takes longer than [`LIMIT`].
+pub fn wait_listening(child: &mut Child, log: &Path) {
+    let deadline = Instant::now() + LIMIT;
+    while !read_log(log).contains("listening on") {
+        if let Some(s) = child.try_wait().expect("try_wait") {
+            panic!("server exited early ({s}): {}", read_log(log));
+        }
+        assert!(Instant::now() < deadline, "server never started listening");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}

@@ -23,6 +23,8 @@ import socket
 import sys
 import time
 
+from p2mp_checksums import rfc1071, text_sum
+
 SEP = b"###"
 TEXT_DATA = b"0101010101010101"
 TEXT_ACK = b"1010101010101010"
@@ -30,33 +32,6 @@ BIN_DATA = 0x5555
 BIN_ACK = 0xAAAA
 BIN_FIN = 0xFFFF
 
-
-def fold(total):
-    while total > 0xFFFF:
-        total = (total & 0xFFFF) + (total >> 16)
-    return total
-
-
-def text_sum(payload):
-    """Ones' complement of the sum of little-endian words; an odd byte pairs with a space."""
-    total = 0
-    n = len(payload)
-    for i in range(0, n - 1, 2):
-        total += payload[i] | (payload[i + 1] << 8)
-    if n % 2:
-        total += payload[-1] | (0x20 << 8)
-    return ~fold(total) & 0xFFFF
-
-
-def rfc1071(payload):
-    """Internet checksum: big-endian words, an odd byte padded with a zero low byte."""
-    total = 0
-    n = len(payload)
-    for i in range(0, n - 1, 2):
-        total += (payload[i] << 8) | payload[i + 1]
-    if n % 2:
-        total += payload[-1] << 8
-    return ~fold(total) & 0xFFFF
 
 
 class BinaryWire:
