@@ -41,6 +41,18 @@ pub fn dist_dir() -> Option<PathBuf> {
     d.join("index.html").is_file().then_some(d)
 }
 
+/// The built web app, or a panic that says how to build it (in CI: that the build step
+/// should have).
+pub fn dist_or_panic() -> PathBuf {
+    match dist_dir() {
+        Some(d) => d,
+        None => {
+            assert!(!in_ci(), "dist/ is missing: cargo xtask test builds it before this test");
+            panic!("dist/ is missing: build the web app first with `cargo xtask web`");
+        }
+    }
+}
+
 /// Whether this run is CI (where a missing browser is a failure, not a skip).
 pub fn in_ci() -> bool {
     std::env::var_os("CI").is_some_and(|v| !v.is_empty() && v != "false" && v != "0")

@@ -9,7 +9,7 @@ use p2mp_core::sim::{SimConfig, Simulation};
 use p2mp_core::trace::{EventKind, Node};
 use p2mp_core::window::Mode;
 use p2mp_core::PacketKind;
-use p2mp_e2e::{artifacts_dir, browser_or_skip, dist_dir, in_ci, Browser, Chromedriver, StaticServer};
+use p2mp_e2e::{artifacts_dir, browser_or_skip, dist_or_panic, Browser, Chromedriver, StaticServer};
 use p2mp_web::simulate::SimParams;
 use std::collections::HashMap;
 use std::time::Duration;
@@ -128,10 +128,7 @@ async fn compare_view_runs_three_schemes_on_one_clock_and_matches_the_core() {
     else {
         return;
     };
-    let Some(dist) = dist_dir() else {
-        assert!(!in_ci(), "dist/ is missing: cargo xtask test builds it before this test");
-        panic!("dist/ is missing: build the web app first with `cargo xtask web`");
-    };
+    let dist = dist_or_panic();
     let server = StaticServer::start(&dist, HashMap::new()).expect("static server");
     let driver = Chromedriver::start(&driver_bin).expect("chromedriver");
     let b = Browser::start(&driver, 1400, 1900).await.expect("headless chromium");

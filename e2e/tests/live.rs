@@ -5,7 +5,7 @@
 
 use p2mp_core::sim::{LinkConfig, LossModel, SimConfig};
 use p2mp_core::view::TraceModel;
-use p2mp_e2e::{browser_or_skip, dist_dir, in_ci, simulated_trace, Browser, Chromedriver, Hub, StaticServer};
+use p2mp_e2e::{browser_or_skip, dist_or_panic, simulated_trace, Browser, Chromedriver, Hub, StaticServer};
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -14,10 +14,7 @@ async fn live_view_follows_a_streamed_transfer_to_completion() {
     let Some(driver_bin) = browser_or_skip("live_view_follows_a_streamed_transfer_to_completion") else {
         return;
     };
-    let Some(dist) = dist_dir() else {
-        assert!(!in_ci(), "dist/ is missing: cargo xtask test builds it before this test");
-        panic!("dist/ is missing: build the web app first with `cargo xtask web`");
-    };
+    let dist = dist_or_panic();
     let cfg = SimConfig {
         file_size: 6_000,
         receivers: 4,

@@ -4,7 +4,7 @@
 //! end. Saves `artifacts/live-hub-complete.png`.
 
 use p2mp_core::{Dialect, RtoPolicy, SenderConfig};
-use p2mp_e2e::{browser_or_skip, dist_dir, in_ci, Browser, Chromedriver};
+use p2mp_e2e::{browser_or_skip, dist_or_panic, Browser, Chromedriver};
 use p2mp_native::hub::{Hub, HubConfig};
 use p2mp_native::loopback::{files_equal, run_loopback_traced, write_random_file, LoopbackSpec};
 use p2mp_native::publish::PublishTarget;
@@ -16,10 +16,7 @@ async fn live_view_of_a_real_lossy_transfer_through_the_hub() {
     let Some(driver_bin) = browser_or_skip("live_view_of_a_real_lossy_transfer_through_the_hub") else {
         return;
     };
-    let Some(dist) = dist_dir() else {
-        assert!(!in_ci(), "dist/ is missing: cargo xtask test builds it before this test");
-        panic!("dist/ is missing: build the web app first with `cargo xtask web`");
-    };
+    let dist = dist_or_panic();
     let mut cfg = HubConfig::new("127.0.0.1:0".parse().expect("addr"));
     cfg.dist = Some(dist);
     cfg.quiet = true;

@@ -3,7 +3,7 @@
 
 use p2mp_core::sim::{LinkConfig, LossModel, SimConfig};
 use p2mp_core::view::TraceModel;
-use p2mp_e2e::{browser_or_skip, dist_dir, in_ci, simulated_trace, Browser, Chromedriver, StaticServer};
+use p2mp_e2e::{browser_or_skip, dist_or_panic, simulated_trace, Browser, Chromedriver, StaticServer};
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -19,10 +19,7 @@ async fn replay_a_lossy_trace_step_and_play_to_the_end() {
     let Some(driver_bin) = browser_or_skip("replay_a_lossy_trace_step_and_play_to_the_end") else {
         return;
     };
-    let Some(dist) = dist_dir() else {
-        assert!(!in_ci(), "dist/ is missing: cargo xtask test builds it before this test");
-        panic!("dist/ is missing: build the web app first with `cargo xtask web`");
-    };
+    let dist = dist_or_panic();
 
     // A short lossy transfer: loss-service drops, a network loss, timeouts, retransmissions.
     let cfg = SimConfig {

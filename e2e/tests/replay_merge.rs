@@ -8,7 +8,7 @@
 use p2mp_core::merge::merge_jsonl;
 use p2mp_core::view::TraceModel;
 use p2mp_core::{Dialect, ReceiverConfig, RtoPolicy, SenderConfig};
-use p2mp_e2e::{browser_or_skip, dist_dir, in_ci, Browser, Chromedriver, StaticServer};
+use p2mp_e2e::{browser_or_skip, dist_or_panic, Browser, Chromedriver, StaticServer};
 use p2mp_native::loopback::{files_equal, write_random_file};
 use p2mp_native::net::loopback_server_addr;
 use p2mp_native::{Client, ClientConfig, Console, Server, ServerConfig};
@@ -89,10 +89,7 @@ async fn replay_merges_a_real_transfers_per_node_recordings() {
     let Some(driver_bin) = browser_or_skip("replay_merges_a_real_transfers_per_node_recordings") else {
         return;
     };
-    let Some(dist) = dist_dir() else {
-        assert!(!in_ci(), "dist/ is missing: cargo xtask test builds it before this test");
-        panic!("dist/ is missing: build the web app first with `cargo xtask web`");
-    };
+    let dist = dist_or_panic();
     let dir = tempfile::tempdir().expect("tempdir");
     let (client_trace, server_traces) = record(dir.path()).await.expect("recording");
     let read = |p: &PathBuf| std::fs::read_to_string(p).expect("trace file");

@@ -12,7 +12,7 @@ use fantoccini::Locator;
 use p2mp_core::sim::{LinkConfig, SimConfig};
 use p2mp_core::trace::EventKind;
 use p2mp_core::view::TraceModel;
-use p2mp_e2e::{browser_or_skip, dist_dir, in_ci, simulated_trace, Browser, Chromedriver, StaticServer};
+use p2mp_e2e::{browser_or_skip, dist_or_panic, simulated_trace, Browser, Chromedriver, StaticServer};
 use p2mp_web::simulate::SimParams;
 use std::collections::HashMap;
 use std::time::Duration;
@@ -22,10 +22,7 @@ async fn teaching_mode_controls_url_drops_exports_and_experiments() {
     let Some(driver_bin) = browser_or_skip("teaching_mode_controls_url_drops_exports_and_experiments") else {
         return;
     };
-    let Some(dist) = dist_dir() else {
-        assert!(!in_ci(), "dist/ is missing: cargo xtask test builds it before this test");
-        panic!("dist/ is missing: build the web app first with `cargo xtask web`");
-    };
+    let dist = dist_or_panic();
     let server = StaticServer::start(&dist, HashMap::new()).expect("static server");
     let driver = Chromedriver::start(&driver_bin).expect("chromedriver");
     let b = Browser::start(&driver, 1400, 1100).await.expect("headless chromium");
@@ -264,10 +261,7 @@ async fn lossy_jittery_bursty_run_exports_the_native_trace_bit_for_bit() {
     else {
         return;
     };
-    let Some(dist) = dist_dir() else {
-        assert!(!in_ci(), "dist/ is missing: cargo xtask test builds it before this test");
-        panic!("dist/ is missing: build the web app first with `cargo xtask web`");
-    };
+    let dist = dist_or_panic();
     let server = StaticServer::start(&dist, HashMap::new()).expect("static server");
     let driver = Chromedriver::start(&driver_bin).expect("chromedriver");
     let b = Browser::start(&driver, 1400, 1100).await.expect("headless chromium");

@@ -8,12 +8,10 @@
 
 mod common;
 
-use common::{
-    attr, click_canvas_at, dist_or_panic, finish_and_compare, native, num, query, set_field, value,
-};
+use common::{attr, click_canvas_at, finish_and_compare, native, num, query, set_field, value};
 use fantoccini::Locator;
 use p2mp_core::trace::EventKind;
-use p2mp_e2e::{browser_or_skip, Browser, Chromedriver, StaticServer};
+use p2mp_e2e::{browser_or_skip, dist_or_panic, Browser, Chromedriver, StaticServer};
 use std::collections::HashMap;
 use std::future::Future;
 use std::time::Duration;

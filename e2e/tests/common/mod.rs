@@ -7,21 +7,10 @@
 use fantoccini::actions::{InputSource, MouseActions, PointerAction, MOUSE_BUTTON_LEFT};
 use p2mp_core::trace::{TraceEvent, TxId};
 use p2mp_core::view::{Summary, TraceModel};
-use p2mp_e2e::{dist_dir, in_ci, Browser};
+use p2mp_e2e::Browser;
 use p2mp_web::sim_source::{Dropped, SimDriver};
 use p2mp_web::simulate::SimParams;
 use std::time::Duration;
-
-/// The built app, or a panic that says how to build it.
-pub fn dist_or_panic() -> std::path::PathBuf {
-    match dist_dir() {
-        Some(d) => d,
-        None => {
-            assert!(!in_ci(), "dist/ is missing: cargo xtask test builds it before this test");
-            panic!("dist/ is missing: build the web app first with `cargo xtask web`");
-        }
-    }
-}
 
 /// The simulation a query string describes, run natively to the end, with `drops` (tx ids)
 /// made at time zero, as the page does.
