@@ -456,18 +456,7 @@ impl Receiver {
             Packet::Fin { .. } => PacketKind::Fin,
             _ => PacketKind::Ack,
         };
-        self.event(
-            now,
-            EventKind::Send {
-                packet: kind,
-                bytes: buf.len() as u32,
-                retx: false,
-                multicast: false,
-                checksum: None,
-            },
-            seq,
-            Some(tx),
-        );
+        self.event(now, EventKind::sent(kind, buf, self.cfg.dialect, false, false), seq, Some(tx));
         Some(Transmit { destination, receiver: self.cfg.index, size: buf.len(), tx, seq, multicast: false })
     }
 

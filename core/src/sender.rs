@@ -465,16 +465,7 @@ impl Sender {
             let tx = TxId(self.next_tx);
             self.next_tx += 1;
             self.group_targets.push((idx as u16, tx));
-            self.event(
-                now,
-                EventKind::Send {
-                    packet: kind,
-                    bytes: buf.len() as u32,
-                    retx,
-                    multicast: true,
-                    checksum: self.cfg.dialect.checksum_field(buf),
-                },
-            );
+            self.event(now, EventKind::sent(kind, buf, self.cfg.dialect, retx, true));
             self.tag_last(idx as u16, seq, Some(tx));
             self.event(now, EventKind::TimerArmed { deadline, rto_micros: rto.as_micros() as u64 });
             self.tag_last(idx as u16, seq, None);
@@ -537,16 +528,7 @@ impl Sender {
             let tx = TxId(self.next_tx);
             self.next_tx += 1;
             let seq = self.seq;
-            self.event(
-                now,
-                EventKind::Send {
-                    packet: kind,
-                    bytes: buf.len() as u32,
-                    retx,
-                    multicast: false,
-                    checksum: self.cfg.dialect.checksum_field(buf),
-                },
-            );
+            self.event(now, EventKind::sent(kind, buf, self.cfg.dialect, retx, false));
             self.tag_last(i, seq, Some(tx));
             self.event(now, EventKind::TimerArmed { deadline, rto_micros: rto.as_micros() as u64 });
             self.tag_last(i, seq, None);

@@ -170,8 +170,9 @@ pub enum EventKind {
         /// the other at the same time with consecutive ids. Absent in older traces.
         #[serde(default, skip_serializing_if = "is_false")]
         multicast: bool,
-        /// The checksum field of a DATA as it went on the wire (either dialect's checksum over
-        /// the payload), so a viewer can show the header. Absent for ACKs and FINs, and in
+        /// The checksum field as it went on the wire, for a datagram that carries one: a DATA
+        /// (either dialect's checksum over the payload) and the text dialect's end of file (an
+        /// empty DATA), so a viewer can show the header. Absent for ACKs and binary FINs, and in
         /// older traces.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         checksum: Option<u16>,
@@ -254,6 +255,20 @@ pub enum EventKind {
         /// What it took.
         totals: TransferTotals,
     },
+}
+
+impl EventKind {
+    /// The `Send` of `datagram`, a `packet` as it went on the wire in `dialect`: its length,
+    /// and its checksum field read back from it (where it has one).
+    pub fn sent(packet: PacketKind, datagram: &[u8], dialect: Dialect, retx: bool, multicast: bool) -> Self {
+        EventKind::Send {
+            packet,
+            bytes: datagram.len() as u32,
+            retx,
+            multicast,
+            checksum: dialect.checksum_field(datagram),
+        }
+    }
 }
 
 impl TraceEvent {

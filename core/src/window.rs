@@ -489,16 +489,7 @@ impl WindowSender {
             let tx = TxId(self.next_tx);
             self.next_tx += 1;
             let seq = self.trace_seq(k);
-            self.push(
-                now,
-                EventKind::Send {
-                    packet: kind,
-                    bytes: buf.len() as u32,
-                    retx,
-                    multicast: false,
-                    checksum: self.cfg.dialect.checksum_field(buf),
-                },
-            );
+            self.push(now, EventKind::sent(kind, buf, self.cfg.dialect, retx, false));
             self.tag(i, seq, Some(tx));
             self.push(now, EventKind::TimerArmed { deadline, rto_micros: rto.as_micros() as u64 });
             self.tag(i, seq, None);
@@ -580,16 +571,7 @@ impl WindowSender {
             let tx = TxId(self.next_tx);
             self.next_tx += 1;
             self.group_targets.push((idx as u16, tx));
-            self.push(
-                now,
-                EventKind::Send {
-                    packet: kind,
-                    bytes: buf.len() as u32,
-                    retx,
-                    multicast: true,
-                    checksum: self.cfg.dialect.checksum_field(buf),
-                },
-            );
+            self.push(now, EventKind::sent(kind, buf, self.cfg.dialect, retx, true));
             self.tag(idx as u16, seq, Some(tx));
             self.push(now, EventKind::TimerArmed { deadline, rto_micros: rto.as_micros() as u64 });
             self.tag(idx as u16, seq, None);
