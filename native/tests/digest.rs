@@ -7,7 +7,7 @@
 mod common;
 
 use common::procs::{read_log, spawn_logged, wait_listening, wait_until, Children};
-use common::LIMIT;
+use common::{free_port, ip, LIMIT};
 use p2mp_core::wire::internet_checksum;
 use p2mp_core::{Dialect, Packet};
 use p2mp_native::loopback::{files_equal, write_random_file};
@@ -21,15 +21,6 @@ use std::time::{Duration, Instant};
 
 const SERVER: &str = env!("CARGO_BIN_EXE_p2mpserver");
 const CLIENT: &str = env!("CARGO_BIN_EXE_p2mpclient");
-
-/// Loopback addresses no other test uses (Linux routes all of 127/8 to loopback).
-fn ip(last: u8) -> Ipv4Addr {
-    if cfg!(target_os = "linux") {
-        Ipv4Addr::new(127, 0, 0, last)
-    } else {
-        Ipv4Addr::LOCALHOST
-    }
-}
 
 /// Decides what the relay forwards for each datagram: `down` is client to server. Returns the
 /// datagrams to send on (none: dropped).
@@ -93,10 +84,6 @@ impl Drop for Relay {
             let _ = t.join();
         }
     }
-}
-
-fn free_port(ip: Ipv4Addr) -> u16 {
-    UdpSocket::bind((ip, 0)).unwrap().local_addr().unwrap().port()
 }
 
 fn server(addr: SocketAddr, out: &str, dir: &Path, log: &Path) -> Child {

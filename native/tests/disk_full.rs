@@ -6,7 +6,7 @@
 mod common;
 
 use common::procs::{read_log, spawn_logged, wait_listening, wait_until, Children};
-use common::{partial_files, LIMIT};
+use common::{free_port, partial_files, LIMIT};
 use p2mp_native::loopback::{files_equal, write_random_file};
 use std::os::unix::process::CommandExt;
 use std::path::Path;
@@ -20,10 +20,6 @@ const CLIENT: &str = env!("CARGO_BIN_EXE_p2mpclient");
 const MSS: u64 = 1_000;
 /// The server buffers this much of the file before each write (`native/src/output.rs`).
 const WRITE_BUFFER: u64 = 256 * 1024;
-
-fn free_port() -> u16 {
-    std::net::UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
 
 /// A server on 127.0.0.1:`port` writing `out`, logging to `log`; `fsize` limits the size of
 /// any file it writes.
@@ -60,7 +56,8 @@ fn transfer_past_a_size_limit(file: u64, limit: libc::rlim_t) -> serde_json::Val
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     write_random_file(&d.join("in.bin"), file, 11).unwrap();
-    let (good_port, victim_port) = (free_port(), free_port());
+    let (good_port, victim_port) =
+        (free_port(std::net::Ipv4Addr::LOCALHOST), free_port(std::net::Ipv4Addr::LOCALHOST));
     let good_log = d.join("good.log");
     let victim_log = d.join("victim.log");
     let mut procs = Children(vec![

@@ -6,9 +6,8 @@
 mod common;
 
 use common::procs::{read_log, spawn_logged, wait_until, Children};
-use common::LIMIT;
+use common::{free_port, ip, LIMIT};
 use p2mp_native::loopback::{files_equal, write_random_file};
-use std::net::{Ipv4Addr, UdpSocket};
 use std::path::Path;
 use std::process::{Child, Command};
 use std::time::{Duration, Instant};
@@ -16,19 +15,6 @@ use std::time::{Duration, Instant};
 const SERVER: &str = env!("CARGO_BIN_EXE_p2mpserver");
 const CLIENT: &str = env!("CARGO_BIN_EXE_p2mpclient");
 const P2MP: &str = env!("CARGO_BIN_EXE_p2mp");
-
-/// Loopback addresses no other test uses (Linux routes all of 127/8 to loopback).
-fn ip(last: u8) -> Ipv4Addr {
-    if cfg!(target_os = "linux") {
-        Ipv4Addr::new(127, 0, 0, last)
-    } else {
-        Ipv4Addr::LOCALHOST
-    }
-}
-
-fn free_port(ip: Ipv4Addr) -> u16 {
-    UdpSocket::bind((ip, 0)).unwrap().local_addr().unwrap().port()
-}
 
 /// Waits until `log` says `what`; panics if `child` exits first.
 fn wait_for_line(child: &mut Child, log: &Path, what: &str) {

@@ -6,7 +6,7 @@
 mod common;
 
 use common::procs::{read_log, spawn_logged, wait_listening, wait_until, Children};
-use common::LIMIT;
+use common::{free_port, ip, LIMIT};
 use p2mp_native::loopback::{files_equal, write_random_file};
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
@@ -16,23 +16,9 @@ use std::time::{Duration, Instant};
 const SERVER: &str = env!("CARGO_BIN_EXE_p2mpserver");
 const CLIENT: &str = env!("CARGO_BIN_EXE_p2mpclient");
 
-/// Loopback addresses no other test uses, so a restart can take its port back (Linux routes all
-/// of 127/8 to loopback; elsewhere 127.0.0.1 and a port from the OS).
-fn ip(last: u8) -> Ipv4Addr {
-    if cfg!(target_os = "linux") {
-        Ipv4Addr::new(127, 0, 0, last)
-    } else {
-        Ipv4Addr::LOCALHOST
-    }
-}
-
 /// 1 MB in 1,000 segments; with each reply held 1 ms a transfer takes over a second, and the
 /// server's 256 KiB write buffer first reaches the disk about a quarter of the way in.
 const SIZE: u64 = 1_000_000;
-
-fn free_port(ip: Ipv4Addr) -> u16 {
-    std::net::UdpSocket::bind((ip, 0)).unwrap().local_addr().unwrap().port()
-}
 
 /// A server on `ip:port` writing `out` (relative to `dir`), logging to `log`.
 fn server(ip: Ipv4Addr, port: u16, out: &str, dir: &Path, log: &Path, idle: &str) -> Child {

@@ -15,10 +15,12 @@
 
 mod common;
 
+use common::free_port;
+
 use common::procs::{read_log, spawn_logged};
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom, Write};
-use std::net::{Ipv4Addr, UdpSocket};
+use std::net::Ipv4Addr;
 use std::path::Path;
 use std::process::{Child, Command};
 use std::time::{Duration, Instant};
@@ -82,10 +84,6 @@ fn reap(slot: &mut Option<Child>, deadline: Instant, what: &str) -> Reaped {
     }
 }
 
-fn free_port() -> u16 {
-    UdpSocket::bind((SERVER_IP, 0)).expect("bind a probe socket").local_addr().unwrap().port()
-}
-
 fn make_sparse_input(path: &Path) {
     let mut f = File::create(path).unwrap();
     f.set_len(SIZE).unwrap();
@@ -107,7 +105,7 @@ fn client_and_server_memory_stays_flat_with_file_size() {
     let input = dir.path().join("in.bin");
     let output = dir.path().join("out.bin");
     make_sparse_input(&input);
-    let port = free_port().to_string();
+    let port = free_port(SERVER_IP).to_string();
 
     let server_log = dir.path().join("server.log");
     let mut server = Command::new(SERVER);

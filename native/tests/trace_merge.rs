@@ -6,11 +6,10 @@
 mod common;
 
 use common::procs::{read_log, spawn_logged, wait_until, Children};
-use common::LIMIT;
+use common::{free_port, LIMIT};
 use p2mp_core::view::{Fate, TraceModel};
 use p2mp_core::{Node, Outcome};
 use p2mp_native::loopback::write_random_file;
-use std::net::UdpSocket;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -18,16 +17,12 @@ const SERVER: &str = env!("CARGO_BIN_EXE_p2mpserver");
 const CLIENT: &str = env!("CARGO_BIN_EXE_p2mpclient");
 const P2MP: &str = env!("CARGO_BIN_EXE_p2mp");
 
-fn free_port(ip: &str) -> u16 {
-    UdpSocket::bind((ip, 0)).expect("bind").local_addr().expect("addr").port()
-}
-
 #[test]
 fn merged_recordings_of_a_real_transfer_show_every_node() {
     let dir = tempfile::tempdir().expect("tempdir");
     let d = dir.path();
     write_random_file(&d.join("in.bin"), 25_000, 4).expect("input");
-    let port = free_port("127.0.0.1").to_string();
+    let port = free_port(std::net::Ipv4Addr::LOCALHOST).to_string();
     let mut children = Children(Vec::new());
     for (i, ip) in ["127.0.0.2", "127.0.0.3"].iter().enumerate() {
         let mut cmd = Command::new(SERVER);

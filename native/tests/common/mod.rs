@@ -9,6 +9,21 @@ use p2mp_native::{Console, Server, ServerConfig};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+/// `127.0.0.<last>` on Linux, which routes all of 127/8 to loopback, so a test can own an
+/// address (and a restarted server take its port back); elsewhere 127.0.0.1.
+pub fn ip(last: u8) -> std::net::Ipv4Addr {
+    if cfg!(target_os = "linux") {
+        std::net::Ipv4Addr::new(127, 0, 0, last)
+    } else {
+        std::net::Ipv4Addr::LOCALHOST
+    }
+}
+
+/// A UDP port on `ip` that the OS just handed out, free for a node to bind next.
+pub fn free_port(ip: std::net::Ipv4Addr) -> u16 {
+    std::net::UdpSocket::bind((ip, 0)).expect("bind a probe socket").local_addr().expect("addr").port()
+}
+
 /// Every network wait in the tests is bounded by this.
 pub const LIMIT: Duration = Duration::from_secs(60);
 
