@@ -635,18 +635,7 @@ async fn run_arq(args: BenchArgs) -> Result<()> {
                         (Some(c), NETNS) => {
                             let (c, input, spec) = (Arc::clone(c), input.clone(), spec.clone());
                             let p = blocking(move || c.transfer(&input, &spec)).await?;
-                            ArqCell {
-                                mode: mode_name(mode),
-                                network,
-                                loss,
-                                n,
-                                secs: Some(p.secs),
-                                wall: Some(p.wall),
-                                goodput_mb_per_sec: Some(mb_per_sec(args.size, p.secs)),
-                                retransmissions: Some(p.retransmissions),
-                                timeouts: Some(p.timeouts),
-                                datagrams: Some(p.datagrams),
-                            }
+                            process_cell(mode_name(mode), network, loss, n, args.size, &p)
                         }
                         _ => loopback_cell(&spec, &base, &input, dir.path(), args.size).await?,
                     };
@@ -666,18 +655,7 @@ async fn run_arq(args: BenchArgs) -> Result<()> {
                     let spec = CellSpec { mode, loss, n, seed: 1000 + n as u64, mss: args.mss, wire, policy };
                     let (c, input) = (Arc::clone(c), input.clone());
                     let p = blocking(move || c.transfer_multicast(&input, &spec)).await?;
-                    let cell = ArqCell {
-                        mode: SR_MULTICAST,
-                        network,
-                        loss,
-                        n,
-                        secs: Some(p.secs),
-                        wall: Some(p.wall),
-                        goodput_mb_per_sec: Some(mb_per_sec(args.size, p.secs)),
-                        retransmissions: Some(p.retransmissions),
-                        timeouts: Some(p.timeouts),
-                        datagrams: Some(p.datagrams),
-                    };
+                    let cell = process_cell(SR_MULTICAST, network, loss, n, args.size, &p);
                     print_cell(&cell);
                     cells.push(cell);
                 }
@@ -718,6 +696,29 @@ async fn run_arq(args: BenchArgs) -> Result<()> {
 }
 
 /// One in-process loopback transfer of the grid.
+/// The cell of a transfer run as processes on the namespaced network.
+fn process_cell(
+    mode: &'static str,
+    network: &'static str,
+    loss: f64,
+    n: usize,
+    size: u64,
+    p: &netns::ProcessCell,
+) -> ArqCell {
+    ArqCell {
+        mode,
+        network,
+        loss,
+        n,
+        secs: Some(p.secs),
+        wall: Some(p.wall),
+        goodput_mb_per_sec: Some(mb_per_sec(size, p.secs)),
+        retransmissions: Some(p.retransmissions),
+        timeouts: Some(p.timeouts),
+        datagrams: Some(p.datagrams),
+    }
+}
+
 async fn loopback_cell(
     spec: &CellSpec,
     base: &SenderConfig,
