@@ -7,10 +7,11 @@
 //!   (up to 32 buffers per call) with UDP GRO (one buffer may hold many datagrams of one sender,
 //!   cut at [`quinn_udp::RecvMeta::stride`]). A kernel or device that refuses GSO (EIO/EINVAL)
 //!   turns it off for that socket and the refused batch is resent one datagram at a time.
-//!   Receives start with plain `recv_from` and switch to `recvmmsg` (and GRO) for good the
-//!   first time one wake-up finds a full batch waiting: stop-and-wait, which gets one datagram
-//!   at a time, keeps the cheaper call (`recvmmsg` costs about 6% more system time there).
-//! - [`IoMode::NoGso`]: `recvmmsg` batches (after the first burst, as above) but no GSO or GRO,
+//!   Until the first burst a receive asks for two buffers (stop-and-wait gets one datagram at a
+//!   time), then for all of them, with GRO on. A receive that fills fewer buffers than it asked
+//!   for has emptied the queue, and tells tokio so: the next wait needs no `recvfrom` that
+//!   fails with EAGAIN, one system call less per wake-up than tokio's own `recv_from` makes.
+//! - [`IoMode::NoGso`]: `recvmmsg` batches (two buffers until the first burst, as above) but no GSO or GRO,
 //!   one datagram per send; what a Linux kernel without UDP GSO/GRO (before 4.18/5.0) gets.
 //! - [`IoMode::Plain`], and always on Windows, macOS and other systems: tokio's `send_to` and
 //!   `recv_from`, one datagram per call (the drivers still take every datagram already queued
@@ -79,8 +80,8 @@ pub struct BatchSocket {
     /// Whether trains may go out as one GSO send ([`IoMode::Auto`]).
     #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
     gso: bool,
-    /// Receives go through `recvmmsg` (and GRO in [`IoMode::Auto`]) once a burst has been
-    /// seen; until then `recv_from`, which costs less per call when datagrams come one at a
+    /// Receives ask for every buffer (and GRO in [`IoMode::Auto`]) once a burst has been
+    /// seen; until then for two, which costs less per call when datagrams come one at a
     /// time (stop-and-wait).
     #[cfg(target_os = "linux")]
     batched_rx: std::sync::atomic::AtomicBool,
@@ -143,9 +144,9 @@ impl BatchSocket {
         1
     }
 
-    /// Whether receives are batched (`recvmmsg`) by now rather than one `recv_from` per
-    /// datagram: they start plain and switch for good when one wake-up finds a full
-    /// [`RxBatch`] of datagrams waiting.
+    /// Whether receives ask for all the [`RxBatch`]'s buffers (and have GRO in
+    /// [`IoMode::Auto`]) by now: they ask for two until one call fills both, then switch for
+    /// good. Always `false` for [`IoMode::Plain`].
     pub fn batched_receive(&self) -> bool {
         #[cfg(target_os = "linux")]
         if self.state.is_some() {
@@ -214,33 +215,56 @@ impl BatchSocket {
         let last = rx.got.len();
         rx.got.clear();
         #[cfg(target_os = "linux")]
-        if let (Some(state), true) = (&self.state, self.batched_receive()) {
-            // After a lone datagram (stop-and-wait's pace) ask for one buffer: the kernel then
-            // does not look for a second datagram that is not there. A train of many datagrams
-            // still fits in that one buffer (GRO), and anything else waiting comes with the next
-            // call, which asks for all the buffers again.
-            let slots = if last == 1 { 1 } else { rx.slots };
+        if let Some(state) = &self.state {
+            let batched = self.batched_receive();
+            // Datagrams one at a time (stop-and-wait, before the first burst, or right after a
+            // lone datagram): two buffers. The kernel then does not look for more than the
+            // second, and a second left empty proves the queue drained (below). A train of
+            // datagrams still fits in one buffer (GRO), and anything else waiting comes with
+            // the next call, which asks for all the buffers again.
+            let slots = if !batched || last == 1 { 2 } else { rx.slots }.min(rx.slots);
             let meta = &mut rx.meta[..slots];
             let n = loop {
                 self.socket.readable().await?;
+                let mut drained = 0;
                 let r = self.socket.try_io(tokio::io::Interest::READABLE, || {
                     let sock = quinn_udp::UdpSockRef::from(&self.socket);
                     let mut chunks = rx.buf.chunks_mut(SLOT);
                     let mut next = || io::IoSliceMut::new(chunks.next().unwrap_or_default());
-                    if slots == 1 {
-                        state.recv(sock, &mut [next()], meta)
+                    let n = if slots == 1 {
+                        state.recv(sock, &mut [next()], meta)?
                     } else {
                         let mut bufs: [io::IoSliceMut<'_>; MAX_SLOTS] = std::array::from_fn(|_| next());
-                        state.recv(sock, &mut bufs[..slots], meta)
+                        state.recv(sock, &mut bufs[..slots], meta)?
+                    };
+                    if n < slots {
+                        // Fewer than asked: the queue is empty. Answering WouldBlock makes
+                        // tokio clear the socket's readiness (unless an event came since it
+                        // was read), so the next call waits at once instead of first paying
+                        // for a receive that fails with EAGAIN: one system call less per
+                        // wake-up, a round trip's worth in stop-and-wait.
+                        drained = n;
+                        return Err(io::ErrorKind::WouldBlock.into());
                     }
+                    Ok(n)
                 });
                 match r {
+                    Ok(n) => break n,
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock && drained > 0 => break drained,
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
-                    r => break r?,
+                    Err(e) => return Err(e),
                 }
             };
             for m in rx.meta.iter().take(n) {
                 rx.got.push(Received { from: m.addr, len: m.len.min(SLOT), stride: m.stride });
+            }
+            if !batched && n == slots && slots < rx.slots {
+                // A burst (a window, not stop-and-wait's one datagram at a time): all the
+                // buffers, and GRO, from now on.
+                if self.gso {
+                    linux::set_gro(&self.socket, true);
+                }
+                self.batched_rx.store(true, std::sync::atomic::Ordering::Relaxed);
             }
             return Ok(());
         }
@@ -255,14 +279,6 @@ impl BatchSocket {
                 // Report what came; a lasting error shows again on the next call.
                 Err(_) => break,
             }
-        }
-        #[cfg(target_os = "linux")]
-        if self.state.is_some() && rx.got.len() == rx.slots {
-            // A burst (a window, not stop-and-wait's one datagram at a time): batch from now on.
-            if self.gso {
-                linux::set_gro(&self.socket, true);
-            }
-            self.batched_rx.store(true, std::sync::atomic::Ordering::Relaxed);
         }
         Ok(())
     }

@@ -2,7 +2,7 @@
 //! on demand.
 
 use crate::batch::{BatchSocket, IoMode, RxBatch, TxBatch};
-use crate::clock::Clock;
+use crate::clock::{Clock, Timer};
 use crate::console::Console;
 use crate::error::{NativeError, Result};
 use crate::net;
@@ -127,6 +127,9 @@ impl Client {
         let mut send_errors = 0u64;
         let total = sender.segments();
         let mut shown = u64::MAX;
+        let mut timer = Timer::new(clock);
+        // One clock read per wake-up: what it handles and what it sends then share the time.
+        let mut now = clock.now();
         loop {
             while let Some(req) = sender.poll_read() {
                 let data = self.source.read_at(req.offset, req.len)?;
@@ -135,7 +138,7 @@ impl Client {
             // With GSO, everything due goes into per-receiver trains first (the core emits
             // segment k to every receiver, then k + 1...), then out in one send per train.
             let gso = self.socket.max_segments() > 1;
-            while let Some(t) = sender.poll_transmit(clock.now(), &mut tx_buf) {
+            while let Some(t) = sender.poll_transmit(now, &mut tx_buf) {
                 let datagram = tx_buf.get(..t.size).unwrap_or(&[]);
                 if gso {
                     batch.push(usize::from(t.receiver), t.destination, datagram);
@@ -178,15 +181,18 @@ impl Client {
                 biased;
                 r = self.socket.recv(&mut rx) => match r {
                     Ok(()) => {
-                        let now = clock.now();
+                        now = clock.now();
                         for (from, data) in rx.datagrams() {
                             sender.handle_datagram(now, from, data, None);
                         }
                     }
-                    Err(e) if net::is_transient(&e) => {}
+                    Err(e) if net::is_transient(&e) => now = clock.now(),
                     Err(e) => return Err(NativeError::Network(e)),
                 },
-                () = clock.sleep_until(deadline) => sender.handle_timeout(clock.now()),
+                () = timer.wait(deadline) => {
+                    now = clock.now();
+                    sender.handle_timeout(now);
+                }
             }
         }
         let mut summary = ClientSummary::from_sender(&sender, &self.cfg, self.local_addr, send_errors);

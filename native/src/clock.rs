@@ -35,3 +35,42 @@ impl Clock {
         }
     }
 }
+
+/// A node's one timer, kept armed across loop passes. A state machine moves its deadline at
+/// almost every datagram (stop-and-wait: once a segment); re-registering a tokio timer each
+/// time costs more than the round trip's own work, so a later deadline leaves the armed one in
+/// place and [`Timer::wait`] just sleeps again when that one fires early. Only an earlier
+/// deadline re-arms.
+#[derive(Debug)]
+pub struct Timer {
+    clock: Clock,
+    sleep: std::pin::Pin<Box<tokio::time::Sleep>>,
+    /// The deadline the sleep is armed for; `None` when it has fired or was never armed.
+    armed: Option<Instant>,
+}
+
+impl Timer {
+    /// An unarmed timer on `clock`.
+    pub fn new(clock: Clock) -> Self {
+        Timer { clock, sleep: Box::pin(tokio::time::sleep_until(clock.start)), armed: None }
+    }
+
+    /// Resolves once `deadline` has passed (never when there is none). Cancel-safe: dropping
+    /// the future keeps the timer armed for the next call.
+    pub async fn wait(&mut self, deadline: Option<Instant>) {
+        let Some(deadline) = deadline else {
+            return std::future::pending().await;
+        };
+        loop {
+            if self.armed.is_none_or(|armed| armed > deadline) {
+                self.sleep.as_mut().reset(self.clock.to_tokio(deadline));
+                self.armed = Some(deadline);
+            }
+            self.sleep.as_mut().await;
+            self.armed = None;
+            if self.clock.now() >= deadline {
+                return;
+            }
+        }
+    }
+}

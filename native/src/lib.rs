@@ -36,6 +36,7 @@ pub mod multicast;
 pub mod net;
 #[cfg(target_os = "linux")]
 pub mod netns;
+pub mod offload;
 pub mod output;
 pub mod plot_png;
 pub mod publish;

@@ -9,8 +9,10 @@
 //! fails both tests, so it is never touched.
 
 use crate::error::{NativeError, Result};
+use crate::offload::Offload;
+use sha2::{Digest, Sha256};
 use std::fs::{self, File};
-use std::io::{BufWriter, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -22,9 +24,11 @@ static COUNTER: AtomicU64 = AtomicU64::new(0);
 pub struct PartialFile {
     target: PathBuf,
     temp: PathBuf,
-    writer: Option<BufWriter<File>>,
+    /// Writes and hashes on a thread of its own (see [`crate::offload`]).
+    writer: Option<Offload<(File, Sha256)>>,
     bytes: u64,
-    hasher: sha2::Sha256,
+    digest: Option<String>,
+    committed: bool,
     stale: Vec<StalePartial>,
 }
 
@@ -71,12 +75,28 @@ impl PartialFile {
         // locks makes the lock fail here and in every sweep, so nothing is ever removed there.
         #[cfg(unix)]
         let _ = lock::try_exclusive(&file);
+        let writer = Offload::spawn("p2mp-writer", (file, Sha256::new()), |(file, hasher), chunk| {
+            file.write_all(chunk)?;
+            hasher.update(chunk);
+            Ok(())
+        });
+        let writer = match writer {
+            Ok(w) => w,
+            Err(e) => {
+                let _ = fs::remove_file(&temp);
+                return Err(NativeError::OutputFile {
+                    path: target.to_path_buf(),
+                    reason: format!("cannot start its writer thread: {e}"),
+                });
+            }
+        };
         Ok(PartialFile {
             target: target.to_path_buf(),
             temp,
-            writer: Some(BufWriter::with_capacity(1 << 18, file)),
+            writer: Some(writer),
             bytes: 0,
-            hasher: sha2::Digest::new(),
+            digest: None,
+            committed: false,
             stale,
         })
     }
@@ -102,9 +122,9 @@ impl PartialFile {
         self.bytes
     }
 
-    /// Hex SHA-256 of everything written so far (the whole file once committed).
-    pub fn digest(&self) -> String {
-        crate::source::hex(&sha2::Digest::finalize(self.hasher.clone()))
+    /// Hex SHA-256 of the file, once committed (the hashing runs behind the writes).
+    pub fn digest(&self) -> Option<&str> {
+        self.digest.as_deref()
     }
 
     // A failure once receiving has begun is a failed run (exit 1), unlike a target that cannot
@@ -113,46 +133,64 @@ impl PartialFile {
         NativeError::WriteFailed { path: self.target.clone(), reason: e.to_string() }
     }
 
-    /// Appends in-sequence payload.
+    /// Appends in-sequence payload. The write happens behind (see [`crate::offload`]): a
+    /// failure shows at a later append, within [`crate::offload::CHUNK`] bytes, or at
+    /// [`PartialFile::commit`], never later.
     pub fn append(&mut self, data: &[u8]) -> Result<()> {
         let Some(w) = self.writer.as_mut() else {
-            return Ok(()); // already committed: nothing more belongs to the file
-        };
-        match w.write_all(data) {
-            Ok(()) => {
-                sha2::Digest::update(&mut self.hasher, data);
-                self.bytes += data.len() as u64;
-                Ok(())
+            if self.committed {
+                return Ok(()); // nothing more belongs to the file
             }
-            Err(e) => Err(self.write_error(e)),
+            return Err(self.write_error(std::io::Error::other("an earlier write failed")));
+        };
+        if w.failed() {
+            let e = self.finish_writes().err().unwrap_or_else(|| std::io::Error::other("write failed"));
+            let _ = fs::remove_file(&self.temp);
+            return Err(self.write_error(e));
         }
+        w.push(data);
+        self.bytes += data.len() as u64;
+        Ok(())
     }
 
-    /// Flushes, closes and renames the file into place. Later calls do nothing.
+    /// Waits for every write, then records the digest; returns the file.
+    fn finish_writes(&mut self) -> std::io::Result<File> {
+        let w = self.writer.take().ok_or_else(|| std::io::Error::other("already finished"))?;
+        let (state, result) = w.finish();
+        result?;
+        let (file, hasher) = state.ok_or_else(|| std::io::Error::other("the writer thread failed"))?;
+        self.digest = Some(crate::source::hex(&hasher.finalize()));
+        Ok(file)
+    }
+
+    /// Waits for the writes, syncs, closes and renames the file into place. Later calls do
+    /// nothing once it has succeeded, and fail again once it has failed.
     pub fn commit(&mut self) -> Result<()> {
-        let Some(w) = self.writer.take() else {
+        if self.committed {
             return Ok(());
-        };
-        let result = w
-            .into_inner()
-            .map_err(|e| e.into_error())
-            .and_then(|file| file.sync_all())
-            .map_err(|e| self.write_error(e))
-            .and_then(|()| {
-                fs::rename(&self.temp, &self.target).map_err(|e| NativeError::WriteFailed {
-                    path: self.target.clone(),
-                    reason: format!("cannot rename {} into place: {e}", self.temp.display()),
-                })
-            });
-        if result.is_err() {
-            let _ = fs::remove_file(&self.temp);
+        }
+        let result =
+            self.finish_writes().and_then(|file| file.sync_all()).map_err(|e| self.write_error(e)).and_then(
+                |()| {
+                    fs::rename(&self.temp, &self.target).map_err(|e| NativeError::WriteFailed {
+                        path: self.target.clone(),
+                        reason: format!("cannot rename {} into place: {e}", self.temp.display()),
+                    })
+                },
+            );
+        match result {
+            Ok(()) => self.committed = true,
+            Err(_) => {
+                self.digest = None;
+                let _ = fs::remove_file(&self.temp);
+            }
         }
         result
     }
 
     /// Whether the file has been renamed into place.
     pub fn is_committed(&self) -> bool {
-        self.writer.is_none()
+        self.committed
     }
 
     /// Deletes the temporary file.

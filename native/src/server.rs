@@ -2,7 +2,7 @@
 //! file through a [`PartialFile`].
 
 use crate::batch::{BatchSocket, IoMode, RxBatch, TxBatch};
-use crate::clock::Clock;
+use crate::clock::{Clock, Timer};
 use crate::console::Console;
 use crate::delay::DelayLine;
 use crate::error::{NativeError, Result};
@@ -129,6 +129,9 @@ impl Server {
         } else {
             Some(DelayLine::spawn(self.socket.socket(), self.reply_delay)?)
         };
+        let mut timer = Timer::new(clock);
+        // One clock read per wake-up: what it handles and what it sends then share the time.
+        let mut now = clock.now();
         loop {
             let mut closed = false;
             // The end of file is echoed only once the file is in place: a write that fails at
@@ -139,7 +142,7 @@ impl Server {
             // Otherwise replies first: the ACKs of a received batch go out (as one GSO train
             // where the platform has it) before its payload is written.
             let gso = self.socket.max_segments() > 1;
-            while let Some(t) = self.receiver.poll_transmit(clock.now(), &mut tx_buf) {
+            while let Some(t) = self.receiver.poll_transmit(now, &mut tx_buf) {
                 let reply = tx_buf.get(..t.size).unwrap_or(&[]);
                 if let Some(line) = &delay_line {
                     line.push(reply, t.destination);
@@ -171,34 +174,39 @@ impl Server {
                     loss: self.cfg.receiver.loss,
                     stats,
                     send_errors: send_errors + delay_line.as_ref().map_or(0, DelayLine::errors),
-                    sha256: self.output.digest(),
+                    // Closed comes after Finished, which committed the file and its digest.
+                    sha256: self.output.digest().unwrap_or_default().to_string(),
                 });
             }
             let deadline = self.receiver.poll_timeout();
             tokio::select! {
+                biased;
                 r = self.socket.recv(&mut rx) => match r {
                     Ok(()) => {
-                        let now = clock.now();
+                        now = clock.now();
                         for (from, data) in rx.datagrams() {
                             self.receiver.handle_datagram(now, from, data, None);
                         }
                     }
-                    Err(e) if net::is_transient(&e) => {}
+                    Err(e) if net::is_transient(&e) => now = clock.now(),
                     Err(e) => return Err(NativeError::Network(e)),
                 },
                 // Multicast DATA on its own socket: the receiver keys on the source address,
                 // the client's unicast one either way.
                 r = crate::multicast::recv(self.group.as_ref(), &mut group_rx) => match r {
                     Ok(()) => {
-                        let now = clock.now();
+                        now = clock.now();
                         for (from, data) in group_rx.datagrams() {
                             self.receiver.handle_datagram(now, from, data, None);
                         }
                     }
-                    Err(e) if net::is_transient(&e) => {}
+                    Err(e) if net::is_transient(&e) => now = clock.now(),
                     Err(e) => return Err(NativeError::Network(e)),
                 },
-                () = clock.sleep_until(deadline) => self.receiver.handle_timeout(clock.now()),
+                () = timer.wait(deadline) => {
+                    now = clock.now();
+                    self.receiver.handle_timeout(now);
+                }
             }
         }
     }

@@ -2,6 +2,7 @@
 //! memory stays flat whatever the file's size.
 
 use crate::error::{NativeError, Result};
+use crate::offload::Offload;
 use sha2::{Digest, Sha256};
 use std::fs::File;
 use std::io::{BufReader, Read, Seek, SeekFrom};
@@ -15,8 +16,9 @@ pub struct SourceFile {
     len: u64,
     pos: u64,
     buf: Vec<u8>,
-    /// SHA-256 of the bytes read so far, while they are read in order.
-    hasher: Option<Sha256>,
+    /// SHA-256 of the bytes read so far, while they are read in order, on a thread of its own
+    /// (see [`crate::offload`]); `None` without a thread or after an out-of-order read.
+    hasher: Option<Offload<Sha256>>,
     hashed: u64,
 }
 
@@ -35,7 +37,12 @@ impl SourceFile {
             len: meta.len(),
             pos: 0,
             buf: Vec::new(),
-            hasher: Some(Sha256::new()),
+            // No thread, no digest: the summary says so rather than the transfer failing.
+            hasher: Offload::spawn("p2mp-hasher", Sha256::new(), |h, chunk| {
+                h.update(chunk);
+                Ok(())
+            })
+            .ok(),
             hashed: 0,
         })
     }
@@ -76,7 +83,7 @@ impl SourceFile {
         })?;
         if offset == self.hashed {
             if let Some(h) = self.hasher.as_mut() {
-                h.update(&self.buf);
+                h.push(&self.buf);
                 self.hashed += len as u64;
             }
         } else {
@@ -86,10 +93,13 @@ impl SourceFile {
         Ok(&self.buf)
     }
 
-    /// Hex SHA-256 of the whole file, once every byte has been read in order.
-    pub fn digest(&self) -> Option<String> {
-        let h = self.hasher.as_ref().filter(|_| self.hashed == self.len)?;
-        Some(hex(&h.clone().finalize()))
+    /// Hex SHA-256 of the whole file, once every byte has been read in order. Ends the hashing:
+    /// later calls return `None`.
+    pub fn digest(&mut self) -> Option<String> {
+        let h = self.hasher.take().filter(|_| self.hashed == self.len)?;
+        let (state, result) = h.finish();
+        result.ok()?;
+        Some(hex(&state?.finalize()))
     }
 }
 

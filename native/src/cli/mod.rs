@@ -107,11 +107,23 @@ where
     F: Future<Output = Result<()>>,
 {
     run_main_handling_ctrl_c(prog, multi_thread, async {
-        tokio::select! {
+        // The signal is watched by a task of its own: a select polls every branch at each
+        // wake-up, and the command's future wakes once a datagram (a round trip, in
+        // stop-and-wait), where a oneshot costs an atomic load and the signal stream much more.
+        let (tx, interrupted) = tokio::sync::oneshot::channel::<()>();
+        let watcher = tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                let _ = tx.send(());
+            }
+        });
+        let result = tokio::select! {
+            biased;
             r = fut => r,
-            // If Ctrl-C cannot be watched (Err), the branch is disabled, not taken.
-            Ok(()) = tokio::signal::ctrl_c() => Err(NativeError::Interrupted),
-        }
+            // If Ctrl-C cannot be watched, the sender is dropped (Err): the branch is disabled.
+            Ok(()) = interrupted => Err(NativeError::Interrupted),
+        };
+        watcher.abort();
+        result
     })
 }
 
