@@ -584,4 +584,60 @@ mod tests {
             assert_eq!(rx.batched_receive(), batching, "{mode:?}");
         }
     }
+
+    /// A receive that empties the queue tells tokio the socket is drained instead of asking
+    /// the kernel again: a datagram that arrives while it does so must still wake the next
+    /// receive. A sender thread sends bursts of 1 to 4 datagrams, unevenly spaced so that some
+    /// land during a receive, and waits after each burst until all of it is taken: a datagram
+    /// stranded by a wrongly cleared readiness is then never followed by another that would
+    /// wake the receiver, and the receive times out. The receiver runs on a multi-threaded
+    /// runtime, whose I/O driver may run while a receive is in progress.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_drained_receive_never_strands_a_datagram() {
+        for mode in [IoMode::Auto, IoMode::NoGso, IoMode::Plain] {
+            let rx = BatchSocket::new(UdpSocket::bind("127.0.0.1:0").await.unwrap(), mode).unwrap();
+            let dest = rx.socket().local_addr().unwrap();
+            const COUNT: u32 = 2000;
+            let taken = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
+            let seen = std::sync::Arc::clone(&taken);
+            let sender = std::thread::spawn(move || {
+                let sock = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+                let mut rng = p2mp_core::rng::Rng::new(17);
+                let mut k = 0u32;
+                while k < COUNT {
+                    for _ in 0..1 + rng.below(4) {
+                        let until =
+                            std::time::Instant::now() + std::time::Duration::from_micros(rng.below(15));
+                        while std::time::Instant::now() < until {
+                            std::hint::spin_loop();
+                        }
+                        if k < COUNT {
+                            sock.send_to(&k.to_be_bytes(), dest).unwrap();
+                            k += 1;
+                        }
+                    }
+                    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+                    while seen.load(std::sync::atomic::Ordering::Acquire) < k
+                        && std::time::Instant::now() < deadline
+                    {
+                        std::hint::spin_loop();
+                    }
+                }
+            });
+            let mut rxb = RxBatch::new(8);
+            let mut next = 0u32;
+            while next < COUNT {
+                tokio::time::timeout(std::time::Duration::from_secs(2), rx.recv(&mut rxb))
+                    .await
+                    .unwrap_or_else(|_| panic!("{mode:?}: datagram {next} stranded"))
+                    .unwrap();
+                for (_, d) in rxb.datagrams() {
+                    assert_eq!(d, next.to_be_bytes(), "{mode:?}");
+                    next += 1;
+                }
+                taken.store(next, std::sync::atomic::Ordering::Release);
+            }
+            sender.join().unwrap();
+        }
+    }
 }

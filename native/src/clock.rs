@@ -74,3 +74,49 @@ impl Timer {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ms(m: u64) -> Instant {
+        Instant::from_micros(m * 1000)
+    }
+
+    /// Abandons a wait at `at` (a select taking another branch, as the drivers' loops do).
+    async fn abandon_at(timer: &mut Timer, deadline: Instant, at: Instant, clock: Clock) {
+        tokio::select! {
+            () = timer.wait(Some(deadline)) => panic!("fired before its deadline"),
+            () = tokio::time::sleep_until(clock.to_tokio(at)) => {}
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_later_deadline_waits_until_it_even_though_the_earlier_arming_fires_first() {
+        let clock = Clock::start();
+        let mut timer = Timer::new(clock);
+        abandon_at(&mut timer, ms(10), ms(1), clock).await;
+        timer.wait(Some(ms(50))).await;
+        assert_eq!(clock.now(), ms(50));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_earlier_deadline_re_arms() {
+        let clock = Clock::start();
+        let mut timer = Timer::new(clock);
+        abandon_at(&mut timer, ms(50), ms(1), clock).await;
+        timer.wait(Some(ms(5))).await;
+        assert_eq!(clock.now(), ms(5));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_deadline_already_past_fires_at_once_and_none_never_fires() {
+        let clock = Clock::start();
+        let mut timer = Timer::new(clock);
+        tokio::time::sleep(Duration::from_millis(3)).await;
+        timer.wait(Some(ms(2))).await;
+        assert_eq!(clock.now(), ms(3));
+        let never = tokio::time::timeout(Duration::from_secs(3600), timer.wait(None)).await;
+        assert!(never.is_err());
+    }
+}
