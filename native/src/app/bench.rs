@@ -487,8 +487,11 @@ async fn run_arq(args: BenchArgs) -> Result<()> {
     }
     println!("Not measured here: {}.", not_measured.join("; "));
 
-    // References first, on an otherwise idle process.
-    let rounds = u32::try_from(segments + 1).unwrap_or(u32::MAX).clamp(500, 5000);
+    // References first, on an otherwise idle process. As many round trips as the transfer
+    // has: the wake-up latency of this kind of machine changes over seconds (an idle virtual
+    // CPU takes longer to wake), so a floor measured over a fraction of the transfer's
+    // duration compares the transfer with a different machine.
+    let rounds = u32::try_from(segments + 1).unwrap_or(u32::MAX).max(500);
     let mut refs = Vec::new();
     println!();
     println!(
