@@ -171,17 +171,39 @@ pub fn ping_pong_sockets(
     for sock in echoers {
         sock.set_read_timeout(Some(Duration::from_secs(5)))?;
         addrs.push(sock.local_addr()?);
-        threads.push(thread::spawn(move || {
-            let mut buf = vec![0u8; 65536];
-            let reply = vec![0u8; reply_len.max(2)];
-            while let Ok((len, from)) = sock.recv_from(&mut buf) {
-                if len == STOP_LEN {
-                    break;
-                }
-                let _ = sock.send_to(&reply, from);
-            }
-        }));
+        threads.push(thread::spawn(move || echo(&sock, reply_len)));
     }
+    let result = ping_pong_client(&client, &addrs, request_len, rounds);
+    for t in threads {
+        let _ = t.join();
+    }
+    result
+}
+
+/// Echoes every datagram on `sock` with `reply_len` bytes to its sender until a stop datagram
+/// (one byte, what [`ping_pong_client`] sends last) or a receive error (the socket's read
+/// timeout, if it has one).
+pub fn echo(sock: &UdpSocket, reply_len: usize) {
+    let mut buf = vec![0u8; 65536];
+    let reply = vec![0u8; reply_len.max(2)];
+    while let Ok((len, from)) = sock.recv_from(&mut buf) {
+        if len == STOP_LEN {
+            break;
+        }
+        let _ = sock.send_to(&reply, from);
+    }
+}
+
+/// The requesting side of a ping-pong against echoers at `addrs` (threads or processes running
+/// [`echo`]): `rounds / 10` warm-up rounds, then the mean of `rounds` rounds, each one
+/// `request_len`-byte datagram to every echoer and all their replies; stops the echoers.
+pub fn ping_pong_client(
+    client: &UdpSocket,
+    addrs: &[SocketAddr],
+    request_len: usize,
+    rounds: u32,
+) -> io::Result<f64> {
+    let n = addrs.len();
     client.set_read_timeout(Some(Duration::from_secs(2)))?;
     let request = vec![0u8; request_len.max(2)];
     let mut buf = vec![0u8; 65536];
@@ -192,7 +214,7 @@ pub fn ping_pong_sockets(
         if r == warmup {
             start = Instant::now();
         }
-        for a in &addrs {
+        for a in addrs {
             client.send_to(&request, a)?;
         }
         for _ in 0..n {
@@ -206,11 +228,8 @@ pub fn ping_pong_sockets(
         }
     }
     let secs = start.elapsed().as_secs_f64() / f64::from(rounds.max(1));
-    for a in &addrs {
+    for a in addrs {
         let _ = client.send_to(&[0u8; STOP_LEN], a);
-    }
-    for t in threads {
-        let _ = t.join();
     }
     result.map(|()| secs)
 }

@@ -64,5 +64,10 @@ fn netns_bench_prints_one_verified_row_per_mode() {
     assert!(datagrams["sr-multicast"] < datagrams["selective-repeat"], "{out}");
     let reference: Vec<&str> = out.lines().filter(|l| l.trim_start().starts_with("2  netns")).collect();
     assert_eq!(reference.len(), 1, "one netns reference row for n = 2 expected:\n{out}");
+    // n network RTT-thr RTT-node floor-thr floor-node ...: the node floor comes from one
+    // `p2mp echo` process per receiver namespace, as the servers run.
+    let cols: Vec<&str> = reference[0].split_whitespace().collect();
+    let rtt_node: f64 = cols[3].parse().unwrap_or_else(|_| panic!("no process ping-pong round trip:\n{out}"));
+    assert!(rtt_node > 0.0, "{out}");
     assert!(out.contains("[netns] selective repeat p=0.05 vs p=0"), "{out}");
 }

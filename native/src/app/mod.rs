@@ -39,6 +39,37 @@ pub enum Command {
     /// Work with recorded traces: `p2mp trace merge OUT IN...` merges the --trace-file
     /// recordings of one transfer's client and servers into one trace that replays whole.
     Trace(trace::TraceArgs),
+    /// Echo datagrams (the far end of `bench --arq`'s ping-pong floor on the namespaced
+    /// network, one process per receiver as the servers are).
+    #[command(hide = true)]
+    Echo(EchoArgs),
+}
+
+/// `p2mp echo`: replies to every datagram with `--reply-len` bytes until a one-byte datagram
+/// or 30 seconds of silence.
+#[derive(Debug, clap::Args)]
+pub struct EchoArgs {
+    /// Address to listen on.
+    #[arg(long)]
+    pub bind: std::net::SocketAddr,
+    /// Bytes per reply.
+    #[arg(long, default_value_t = 8)]
+    pub reply_len: usize,
+}
+
+fn echo(args: &EchoArgs) -> ExitCode {
+    let sock = std::net::UdpSocket::bind(args.bind)
+        .and_then(|s| s.set_read_timeout(Some(std::time::Duration::from_secs(30))).map(|()| s));
+    match sock {
+        Ok(sock) => {
+            crate::blast::echo(&sock, args.reply_len);
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("p2mp echo: error: cannot listen on {}: {e}", args.bind);
+            ExitCode::from(2)
+        }
+    }
 }
 
 /// Entry point of the `p2mp` binary.
@@ -51,5 +82,6 @@ pub fn main() -> ExitCode {
         Command::Ui(args) => run_main("p2mp ui", true, ui::run(args)),
         Command::Impair(args) => crate::cli::run_main_handling_ctrl_c("p2mp impair", true, impair::run(args)),
         Command::Trace(args) => run_main("p2mp trace", false, trace::run(args)),
+        Command::Echo(args) => echo(&args),
     }
 }

@@ -260,6 +260,31 @@ impl Ctx {
         Ok((rtt, b, bb))
     }
 
+    /// The ping-pong round trip as the nodes run: one `p2mp echo` process per receiver
+    /// namespace (the servers' layout), the requests from this process in the sender namespace.
+    pub fn ping_pong_processes(&self, n: usize, datagram: usize, header: usize, rounds: u32) -> Result<f64> {
+        let exe = std::env::current_exe().map_err(|e| io_err("cannot find the p2mp binary", e))?;
+        let mut echoers = Children(Vec::with_capacity(n));
+        let mut addrs = Vec::with_capacity(n);
+        for i in 0..n {
+            let addr = SocketAddr::from((self.net.receiver_ip(i), PORT));
+            let mut cmd = self.net.command(self.net.receiver_ns(i), &exe);
+            cmd.args(["echo", "--bind", &addr.to_string(), "--reply-len", &header.to_string()]);
+            let log = self.dir.join(format!("echo-{}.log", i + 1));
+            echoers.0.push(spawn(cmd, &log, "p2mp echo")?);
+            if let Some(child) = echoers.0.last_mut() {
+                wait_bound(child, PORT, &format!("p2mp echo {}", i + 1), &log)?;
+            }
+            addrs.push(addr);
+        }
+        let client = self.sender_socket(1 << 20).map_err(NativeError::Network)?;
+        let rtt = blast::ping_pong_client(&client, &addrs, datagram, rounds).map_err(NativeError::Network)?;
+        for (i, child) in echoers.0.iter_mut().enumerate() {
+            wait(child, &format!("p2mp echo {}", i + 1))?;
+        }
+        Ok(rtt)
+    }
+
     /// One ARQ transfer of `input` from a p2mpclient in the sender namespace to `spec.n`
     /// p2mpservers in receiver namespaces; checks every copy.
     pub fn transfer(&self, input: &Path, spec: &CellSpec) -> Result<ProcessCell> {
