@@ -66,6 +66,9 @@ mod netns {
         ) -> Result<(f64, BlastOutcome, BlastOutcome)> {
             match *self {}
         }
+        pub fn ping_pong_processes(&self, _: usize, _: usize, _: usize, _: u32) -> Result<f64> {
+            match *self {}
+        }
         pub fn transfer(&self, _: &Path, _: &CellSpec) -> Result<ProcessCell> {
             match *self {}
         }
