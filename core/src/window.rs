@@ -111,6 +111,9 @@ struct Peer {
     probed: bool,
     /// Go-back-n: the cumulative point before its latest advance, and when that was.
     last_advance: Option<(u64, Instant)>,
+    /// Selective repeat: the oldest unacknowledged segment, already resent, and how many
+    /// repeated ACKs of later segments have answered it (see [`WindowSender::on_repeat`]).
+    repeats: Option<(u64, u8)>,
 }
 
 /// Go-back-n or selective-repeat sender to n receivers. Same driver contract as
@@ -235,6 +238,7 @@ impl WindowSender {
                 doubt: false,
                 probed: false,
                 last_advance: None,
+                repeats: None,
             })
             .collect();
         let cc = Controller::new(cfg.congestion, window, receivers.len(), now);
@@ -835,7 +839,7 @@ impl WindowSender {
                     if held {
                         return self.on_contradiction(now, idx, k);
                     }
-                    return false;
+                    return self.on_repeat(now, idx, k);
                 }
                 let slot = &mut p.slots[(k - base) as usize];
                 slot.acked = true;
@@ -896,6 +900,64 @@ impl WindowSender {
         for j in fast {
             self.queue_retransmit(idx, j, now);
         }
+        true
+    }
+
+    /// Receiver `idx` acknowledged `m` again, which it had acknowledged before (selective
+    /// repeat). A buffering receiver answers each copy of a segment with that segment's ACK; a
+    /// classic one (a server without `--window`) answers a segment it already holds, or one it
+    /// cannot take in order, with the ACK of its last in-order segment: cumulative. So when the
+    /// first ACK of a segment `u` was lost, every resend of `u` to a classic receiver comes back
+    /// as a repeat of some `m > u`, never as `u`, and without reading those repeats as
+    /// cumulative the sender would resend `u` until the receiver is declared failed.
+    ///
+    /// The repeats count only while `u`, the oldest unacknowledged segment, has been resent,
+    /// and only once `m` has been acknowledged for a timeout's length (a buffering receiver
+    /// repeats `m` when a resend of `m` was on its way); after the second, everything up to `m`
+    /// counts as acknowledged. A buffering receiver sends such a repeat only when the network
+    /// copies or holds back an ACK, twice here; if it then lacks `u`, its ACK of its last
+    /// in-order segment contradicts the credit and the sender takes it back
+    /// ([`WindowSender::on_contradiction`]). Returns whether there was progress.
+    fn on_repeat(&mut self, now: Instant, idx: usize, m: u64) -> bool {
+        let base = self.base;
+        let p = &mut self.peers[idx];
+        if !matches!(self.mode, Mode::SelectiveRepeat { .. }) || m < base {
+            return false;
+        }
+        let upto = (m - base) as usize;
+        // A resend of `m` still on its way when `m` was acknowledged gets a repeat from a
+        // buffering receiver too: only repeats a timeout's length later count.
+        let settled = p.est.rto();
+        if p.slots.get(upto).and_then(|s| s.acked_at).is_none_or(|at| now < at + settled) {
+            return false;
+        }
+        let Some(u) = p.slots.iter().take(upto).position(|s| !s.acked && s.sent_at.is_some()) else {
+            return false;
+        };
+        if !p.slots[u].retransmitted {
+            return false; // its first ACK may still be on the way
+        }
+        let u = base + u as u64;
+        let n = match p.repeats {
+            Some((v, n)) if v == u => n.saturating_add(1),
+            _ => 1,
+        };
+        p.repeats = Some((u, n));
+        if n < 2 {
+            return false;
+        }
+        p.repeats = None;
+        let mut newly = 0;
+        for s in p.slots.iter_mut().take(upto).filter(|s| !s.acked && s.sent_at.is_some()) {
+            s.acked = true;
+            s.acked_at = Some(now);
+            s.deadline = None;
+            newly += 1;
+        }
+        p.acked += newly;
+        p.unacked = p.unacked.saturating_sub(newly);
+        self.cc.on_delivered(idx, newly, now);
+        // Resends of these already queued are dropped when their turn comes.
         true
     }
 

@@ -164,6 +164,22 @@ async fn everything_at_once_selective_repeat() {
     everything_windowed(Mode::SelectiveRepeat { window: 8 }, 8, 9).await;
 }
 
+/// Selective repeat to servers without `--window` (classic: cumulative ACKs, nothing kept
+/// out of order) with 5% of DATA and 5% of ACKs lost: a segment whose first ACK was lost is
+/// answered from then on with repeats of a later ACK, which the client must read as
+/// cumulative, or that receiver is declared failed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn selective_repeat_to_classic_servers_survives_lost_acks() {
+    let lossy = LinkConfig { loss: LossModel::Bernoulli { p: 0.05 }, ..base() };
+    let cfg = SenderConfig {
+        mode: Mode::SelectiveRepeat { window: 8 },
+        ..sender(1000, Dialect::Binary, adaptive(), 40)
+    };
+    let name = "selective repeat to classic servers";
+    let s = run_through(name, lossy, lossy, cfg, 0, 21).await;
+    assert!(s.all_finished(), "{name}: {}", s.render());
+}
+
 /// A bit flip in an ACK's sequence field keeps the ACK valid (its checksum field is zero by
 /// definition). Stop-and-wait ignores an ACK for any segment but the one outstanding; a window
 /// takes an ACK for any segment in flight, so the client may believe a receiver holds segments
