@@ -106,8 +106,8 @@ pub struct BenchArgs {
     /// the raw-UDP blast ceiling, the ping-pong floor and the target ratios of issue 7.
     #[arg(long)]
     pub arq: bool,
-    /// Window of go-back-n and selective repeat (`--arq`; default: each mode's best here,
-    /// 64 for go-back-n and 256 for selective repeat, see [`GBN_WINDOW`] and [`SR_WINDOW`]).
+    /// Window of go-back-n and selective repeat (`--arq`; default: each mode's best on a
+    /// 2-core machine, 64 for go-back-n and 256 for selective repeat; see docs/performance.md).
     #[arg(long)]
     pub window: Option<u32>,
     /// Receiver counts of the `--arq` grid, comma-separated.
