@@ -309,6 +309,38 @@ impl Browser {
         }
     }
 
+    /// The `value` property of the form control matching `css`.
+    pub async fn value(&self, css: &str) -> Result<String, String> {
+        let el = self.wait_for(css).await?;
+        Ok(el.prop("value").await.map_err(|e| format!("value of {css}: {e}"))?.unwrap_or_default())
+    }
+
+    /// Types `value` over the form control matching `css` (select all, type, Tab away: the
+    /// change event fires), and makes sure it took. The page re-renders its controls after each
+    /// change, and a re-render that lands while a field is being typed into puts the old value
+    /// back: so until the field shows something other than what it held before (`value`, or
+    /// what the page clamped it to), type again, up to 5 times.
+    pub async fn set_field(&self, css: &str, value: &str) -> Result<(), String> {
+        let before = self.value(css).await?;
+        if before == value {
+            return Ok(());
+        }
+        for _ in 0..5 {
+            let el = self.wait_for(css).await?;
+            el.send_keys(&format!("\u{E009}a\u{E000}{value}\u{E004}"))
+                .await
+                .map_err(|e| format!("type into {css}: {e}"))?;
+            let start = Instant::now();
+            while start.elapsed() < Duration::from_secs(1) {
+                if self.value(css).await? != before {
+                    return Ok(());
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+        Err(format!("{css} kept {before:?} after typing {value:?} 5 times"))
+    }
+
     /// Clicks the element matching `css`.
     pub async fn click(&self, css: &str) -> Result<(), String> {
         self.wait_for(css).await?.click().await.map_err(|e| format!("click {css}: {e}"))

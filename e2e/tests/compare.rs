@@ -94,13 +94,6 @@ async fn wait_done(b: &Browser, scheme: &str, timeout: Duration) -> Result<(), S
     Ok(())
 }
 
-async fn set_field(b: &Browser, id: &str, value: &str) -> Result<(), String> {
-    let el = b.wait_for(id).await?;
-    el.send_keys(&format!("\u{E009}a\u{E000}{value}\u{E004}"))
-        .await
-        .map_err(|e| format!("type into {id}: {e}"))
-}
-
 async fn query(b: &Browser) -> Result<String, String> {
     let url = b.client.current_url().await.map_err(|e| e.to_string())?;
     Ok(url.query().unwrap_or_default().to_string())
@@ -232,7 +225,7 @@ async fn compare_view_runs_three_schemes_on_one_clock_and_matches_the_core() {
         b.wait_text("#cmp-clock", Duration::from_secs(5), |t| t != paused).await?;
 
         // 5. The URL follows the controls: another window restarts all three with it.
-        set_field(&b, "#p-compare-window", "4").await?;
+        b.set_field("#p-compare-window", "4").await?;
         b.wait_text("#compare-sr .scheme", Duration::from_secs(5), |t| t == "Selective repeat, window 4")
             .await?;
         let qs = query(&b).await?;

@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::{attr, click_canvas_at, fetch_download, finish_and_compare, native, num, set_field, value};
+use common::{attr, click_canvas_at, fetch_download, finish_and_compare, native, num};
 use fantoccini::Locator;
 use p2mp_core::sim::{LinkConfig, SimConfig};
 use p2mp_core::trace::EventKind;
@@ -34,8 +34,8 @@ async fn teaching_mode_controls_url_drops_exports_and_experiments() {
         assert!(expected.retransmissions > 0, "the seed must give losses");
         b.open(&server.url(&format!("/?{q}"))).await?;
         b.wait_text("#source", Duration::from_secs(10), |t| t.starts_with("simulated")).await?;
-        assert_eq!(value(&b, "#p-receivers").await?, "4");
-        assert_eq!(value(&b, "#p-loss").await?, "0.15");
+        assert_eq!(b.value("#p-receivers").await?, "4");
+        assert_eq!(b.value("#p-loss").await?, "0.15");
         finish_and_compare(&b, events.len(), &expected).await?;
         let rows =
             b.client.find_all(Locator::Css("#receivers [data-receiver]")).await.map_err(|e| e.to_string())?;
@@ -44,12 +44,12 @@ async fn teaching_mode_controls_url_drops_exports_and_experiments() {
         assert!(narration.contains("Transfer complete"), "{narration}");
 
         // 2. Parameters set through the controls: each change restarts and the URL follows.
-        set_field(&b, "#p-receivers", "2").await?;
-        set_field(&b, "#p-loss", "0.2").await?;
-        set_field(&b, "#p-seed", "9").await?;
+        b.set_field("#p-receivers", "2").await?;
+        b.set_field("#p-loss", "0.2").await?;
+        b.set_field("#p-seed", "9").await?;
         b.click("#p-mode option[value='sr']").await?;
         b.wait_for("#p-window").await?;
-        set_field(&b, "#p-window", "4").await?;
+        b.set_field("#p-window", "4").await?;
         // The page updates its address after it re-renders: poll for it rather than race it.
         let parts = ["n=2", "p=0.2", "seed=9", "mode=sr", "window=4", "rto=60"];
         let mut query = String::new();
@@ -67,10 +67,10 @@ async fn teaching_mode_controls_url_drops_exports_and_experiments() {
         let (events, expected) = native(&query, &[]);
         finish_and_compare(&b, events.len(), &expected).await?;
         // Out-of-range input is clamped with a message, never a crash.
-        set_field(&b, "#p-receivers", "99").await?;
+        b.set_field("#p-receivers", "99").await?;
         let msg = b.text("#param-errors").await?;
         assert!(msg.contains("out of range"), "{msg}");
-        assert_eq!(value(&b, "#p-receivers").await?, "16");
+        assert_eq!(b.value("#p-receivers").await?, "16");
 
         // 3. Teaching mode: start paused, drop DATA 0 to one server by clicking it in the
         //    diagram, and another by keyboard from the in-flight list.
@@ -203,8 +203,8 @@ async fn teaching_mode_controls_url_drops_exports_and_experiments() {
 
         // 6. The experiments tab: a small sweep, plot and table, CSV download.
         b.click("#tab-experiments").await?;
-        set_field(&b, "#exp-size", "20000").await?;
-        set_field(&b, "#exp-runs", "2").await?;
+        b.set_field("#exp-size", "20000").await?;
+        b.set_field("#exp-runs", "2").await?;
         b.click("#exp-run").await?;
         b.wait_text("#exp-status", Duration::from_secs(30), |t| t.starts_with("Done")).await?;
         let rows = b.client.find_all(Locator::Css("#exp-table tbody tr")).await.map_err(|e| e.to_string())?;
@@ -268,8 +268,8 @@ async fn lossy_jittery_bursty_run_exports_the_native_trace_bit_for_bit() {
     let run = async {
         b.open(&server.url(&format!("/?{q}"))).await?;
         b.wait_text("#source", Duration::from_secs(10), |t| t.starts_with("simulated")).await?;
-        assert_eq!(value(&b, "#p-receivers").await?, "4");
-        assert_eq!(value(&b, "#p-loss").await?, "0.2");
+        assert_eq!(b.value("#p-receivers").await?, "4");
+        assert_eq!(b.value("#p-loss").await?, "0.2");
         finish_and_compare(&b, native_model.events.len(), &expected).await?;
         b.click("#export-jsonl").await?;
         let text = fetch_download(&b).await?;

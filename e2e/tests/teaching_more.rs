@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::{attr, click_canvas_at, finish_and_compare, native, num, query, set_field, value};
+use common::{attr, click_canvas_at, finish_and_compare, native, num, query};
 use fantoccini::Locator;
 use p2mp_core::trace::EventKind;
 use p2mp_e2e::{browser_or_skip, dist_or_panic, Browser, Chromedriver, StaticServer};
@@ -162,14 +162,14 @@ async fn new_seed_changes_the_seed_field_and_the_url() {
     with_browser("new_seed", Duration::from_secs(60), |b, server| async move {
         b.open(&server.url("/?sim=1&n=2&p=0.1&size=3000&seed=5")).await?;
         b.wait_text("#source", Duration::from_secs(10), |t| t.starts_with("simulated")).await?;
-        assert_eq!(value(&b, "#p-seed").await?, "5");
+        assert_eq!(b.value("#p-seed").await?, "5");
         assert!(query(&b).await?.split('&').any(|kv| kv == "seed=5"));
         for _ in 0..2 {
-            let before = value(&b, "#p-seed").await?;
+            let before = b.value("#p-seed").await?;
             b.click("#new-seed").await?;
             let start = std::time::Instant::now();
             let seed = loop {
-                let v = value(&b, "#p-seed").await?;
+                let v = b.value("#p-seed").await?;
                 if v != before {
                     break v;
                 }
@@ -266,8 +266,8 @@ async fn a_classic_10_mb_sweep_completes_and_the_page_answers_during_it() {
         b.open(&server.url("/?live=0")).await?;
         b.click("#tab-experiments").await?;
         // Task 1 as in the assignment: 10 MB, n = 1..5, 5 runs a point (25 transfers).
-        set_field(&b, "#exp-size", "10000000").await?;
-        set_field(&b, "#exp-runs", "5").await?;
+        b.set_field("#exp-size", "10000000").await?;
+        b.set_field("#exp-runs", "5").await?;
         b.click("#exp-run").await?;
         b.wait_text("#exp-status", Duration::from_secs(30), |t| t.starts_with("Running")).await?;
         // A click on another control while the sweep runs: the tab switches at once.

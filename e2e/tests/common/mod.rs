@@ -65,25 +65,9 @@ pub async fn finish_and_compare(b: &Browser, events: usize, expected: &Summary) 
     Ok(())
 }
 
-/// Types `value` over what the field `id` holds and tabs away (its change event fires).
-pub async fn set_field(b: &Browser, id: &str, value: &str) -> Result<(), String> {
-    let el = b.wait_for(id).await?;
-    // Select what is there (Ctrl+A), type over it, Tab away: the change event restarts the
-    // simulation.
-    el.send_keys(&format!("\u{E009}a\u{E000}{value}\u{E004}"))
-        .await
-        .map_err(|e| format!("type into {id}: {e}"))
-}
-
 /// An attribute of `el` ("" if absent).
 pub async fn attr(el: &fantoccini::elements::Element, name: &str) -> Result<String, String> {
     Ok(el.attr(name).await.map_err(|e| e.to_string())?.unwrap_or_default())
-}
-
-/// The `value` property of the input `id`.
-pub async fn value(b: &Browser, id: &str) -> Result<String, String> {
-    let el = b.wait_for(id).await?;
-    Ok(el.prop("value").await.map_err(|e| e.to_string())?.unwrap_or_default())
 }
 
 /// The text of what the page last offered for download.
