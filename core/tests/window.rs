@@ -239,3 +239,40 @@ fn selective_repeat_with_classic_receivers_survives_random_ack_loss() {
         }
     }
 }
+
+/// Selective repeat over a link that loses, copies and reorders datagrams both ways (and the
+/// loss service on top), to classic and to buffering receivers, 80 seeds each: every receiver
+/// finishes with an intact copy. The reading of repeated ACKs as cumulative must rescue the
+/// classic receivers (without it most of them failed) without fooling the buffering ones, to
+/// which copied and reordered ACKs come too.
+#[test]
+fn selective_repeat_through_copies_and_reordering_to_either_kind_of_receiver() {
+    let link = LinkConfig {
+        jitter: Duration::from_millis(3),
+        loss: p2mp_core::sim::LossModel::Bernoulli { p: 0.05 },
+        duplicate: 0.1,
+        reorder: 0.1,
+        ..LinkConfig::with_delay(Duration::from_millis(3))
+    };
+    for receiver_window in [Some(0), None] {
+        for seed in 0..80u64 {
+            let c = SimConfig {
+                file_size: 60_001,
+                receivers: 3,
+                seed,
+                link,
+                receiver_window,
+                policy: RtoPolicy::Fixed { timeout: Duration::from_millis(40) },
+                max_timeouts: 30,
+                ..cfg(SR, 0.05, 3)
+            };
+            let (_, r) = run(c);
+            for x in &r.receivers {
+                assert!(
+                    x.intact && x.report.outcome == Outcome::Finished,
+                    "receiver window {receiver_window:?}, seed {seed}: {x:?}"
+                );
+            }
+        }
+    }
+}
