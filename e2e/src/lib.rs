@@ -378,6 +378,23 @@ impl Browser {
     pub async fn close(self) {
         let _ = self.client.close().await;
     }
+
+    /// Runs a test's `body` (which drives this browser) for at most `limit`, closes the
+    /// browser, then fails with the body's error, or because it ran out of time.
+    pub async fn conclude(
+        &self,
+        what: &str,
+        limit: Duration,
+        body: impl std::future::Future<Output = Result<(), String>>,
+    ) {
+        let result = tokio::time::timeout(limit, body).await;
+        let _ = self.client.clone().close().await;
+        match result {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => panic!("{what}: {e}"),
+            Err(_) => panic!("{what} did not finish within {limit:?}"),
+        }
+    }
 }
 
 /// A simulated transfer's trace as JSON Lines, header first.

@@ -46,11 +46,5 @@ async fn ten_megabytes_five_receivers_replays_smoothly() {
         b.screenshot("big-trace.png").await?;
         Ok::<(), String>(())
     };
-    let r = tokio::time::timeout(Duration::from_secs(240), run).await;
-    b.close().await;
-    match r {
-        Ok(Ok(())) => {}
-        Ok(Err(e)) => panic!("{e}"),
-        Err(_) => panic!("timed out"),
-    }
+    b.conclude("the browser test", Duration::from_secs(240), run).await;
 }

@@ -246,11 +246,5 @@ async fn compare_view_runs_three_schemes_on_one_clock_and_matches_the_core() {
         b.wait_for("#preset-idea").await?;
         Ok::<(), String>(())
     };
-    let result = tokio::time::timeout(Duration::from_secs(150), run).await;
-    b.close().await;
-    match result {
-        Ok(Ok(())) => {}
-        Ok(Err(e)) => panic!("{e}"),
-        Err(_) => panic!("the compare test did not finish within 150 s"),
-    }
+    b.conclude("the compare test", Duration::from_secs(150), run).await;
 }

@@ -58,11 +58,5 @@ async fn live_view_follows_a_streamed_transfer_to_completion() {
         eprintln!("screenshot: {}", shot.display());
         Ok::<(), String>(())
     };
-    let result = tokio::time::timeout(Duration::from_secs(90), run).await;
-    b.close().await;
-    match result {
-        Ok(Ok(())) => {}
-        Ok(Err(e)) => panic!("{e}"),
-        Err(_) => panic!("the browser test did not finish within 90 s"),
-    }
+    b.conclude("the browser test", Duration::from_secs(90), run).await;
 }

@@ -84,11 +84,5 @@ async fn live_view_of_a_real_lossy_transfer_through_the_hub() {
         b.wait_for("#again-error").await?;
         Ok::<(), String>(())
     };
-    let result = tokio::time::timeout(Duration::from_secs(120), run).await;
-    b.close().await;
-    match result {
-        Ok(Ok(())) => {}
-        Ok(Err(e)) => panic!("{e}"),
-        Err(_) => panic!("the browser test did not finish within 120 s"),
-    }
+    b.conclude("the browser test", Duration::from_secs(120), run).await;
 }

@@ -197,13 +197,7 @@ async fn in_browser_simulation_performance() {
         }
         Ok::<(), String>(())
     };
-    let r = tokio::time::timeout(Duration::from_secs(240), run).await;
-    b.close().await;
-    match r {
-        Ok(Ok(())) => {}
-        Ok(Err(e)) => panic!("{e}"),
-        Err(_) => panic!("timed out"),
-    }
+    b.conclude("the browser test", Duration::from_secs(240), run).await;
 }
 
 #[tokio::test]
@@ -271,11 +265,5 @@ async fn experiments_sweep_main_thread() {
         );
         Ok::<(), String>(())
     };
-    let r = tokio::time::timeout(Duration::from_secs(480), run).await;
-    b.close().await;
-    match r {
-        Ok(Ok(())) => {}
-        Ok(Err(e)) => panic!("{e}"),
-        Err(_) => panic!("timed out"),
-    }
+    b.conclude("the browser test", Duration::from_secs(480), run).await;
 }

@@ -121,11 +121,5 @@ async fn replay_a_lossy_trace_step_and_play_to_the_end() {
         assert!(status.contains("3 finished"), "{status}");
         Ok::<(), String>(())
     };
-    let result = tokio::time::timeout(Duration::from_secs(120), run).await;
-    b.close().await;
-    match result {
-        Ok(Ok(())) => {}
-        Ok(Err(e)) => panic!("{e}"),
-        Err(_) => panic!("the browser test did not finish within 120 s"),
-    }
+    b.conclude("the browser test", Duration::from_secs(120), run).await;
 }

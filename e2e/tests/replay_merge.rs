@@ -167,11 +167,5 @@ async fn replay_merges_a_real_transfers_per_node_recordings() {
         assert!(err.contains("none of the files is the sender's"), "{err}");
         Ok::<(), String>(())
     };
-    let result = tokio::time::timeout(Duration::from_secs(120), run).await;
-    b.close().await;
-    match result {
-        Ok(Ok(())) => {}
-        Ok(Err(e)) => panic!("{e}"),
-        Err(_) => panic!("the browser test did not finish within 120 s"),
-    }
+    b.conclude("the browser test", Duration::from_secs(120), run).await;
 }

@@ -216,13 +216,7 @@ async fn teaching_mode_controls_url_drops_exports_and_experiments() {
         b.screenshot("teaching-experiments.png").await?;
         Ok::<(), String>(())
     };
-    let result = tokio::time::timeout(Duration::from_secs(150), run).await;
-    b.close().await;
-    match result {
-        Ok(Ok(())) => {}
-        Ok(Err(e)) => panic!("{e}"),
-        Err(_) => panic!("the teaching test did not finish within 150 s"),
-    }
+    b.conclude("the teaching test", Duration::from_secs(150), run).await;
 }
 
 /// The lines of a JSON Lines text, each parsed to a JSON value (blank lines skipped).
@@ -282,11 +276,5 @@ async fn lossy_jittery_bursty_run_exports_the_native_trace_bit_for_bit() {
         assert_eq!(wasm_lines.len(), native_lines.len(), "the traces have different lengths");
         Ok::<(), String>(())
     };
-    let result = tokio::time::timeout(Duration::from_secs(90), run).await;
-    b.close().await;
-    match result {
-        Ok(Ok(())) => {}
-        Ok(Err(e)) => panic!("{e}"),
-        Err(_) => panic!("the determinism test did not finish within 90 s"),
-    }
+    b.conclude("the determinism test", Duration::from_secs(90), run).await;
 }

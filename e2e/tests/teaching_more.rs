@@ -30,15 +30,7 @@ where
     let server = std::sync::Arc::new(StaticServer::start(&dist, HashMap::new()).expect("static server"));
     let driver = Chromedriver::start(&driver_bin).expect("chromedriver");
     let b = std::sync::Arc::new(Browser::start(&driver, 1400, 1100).await.expect("headless chromium"));
-    let result = tokio::time::timeout(limit, test(b.clone(), server)).await;
-    if let Ok(b) = std::sync::Arc::try_unwrap(b) {
-        b.close().await;
-    }
-    match result {
-        Ok(Ok(())) => {}
-        Ok(Err(e)) => panic!("{name}: {e}"),
-        Err(_) => panic!("{name} did not finish within {limit:?}"),
-    }
+    b.conclude(name, limit, test(b.clone(), server)).await;
 }
 
 /// Runs `script` in the page and returns its value.
