@@ -67,6 +67,21 @@ struct Slot {
     acked_at: Option<Instant>,
 }
 
+impl Slot {
+    /// A segment not sent (yet, or again: one taken back into the window), `acked` or not.
+    fn unsent(acked: bool) -> Self {
+        Slot {
+            acked,
+            sent_at: None,
+            deadline: None,
+            retransmitted: false,
+            later_acks: 0,
+            order: 0,
+            acked_at: None,
+        }
+    }
+}
+
 /// Selective repeat resends a segment without waiting for its timer once this many later
 /// segments have been acknowledged, go-back-n its window once the cumulative ACK has been
 /// repeated this many times (fast retransmit, as TCP's duplicate-ACK threshold): losses then
@@ -391,15 +406,7 @@ impl WindowSender {
             self.queue.push_back((GROUP, k, false));
         }
         for (i, p) in self.peers.iter_mut().enumerate() {
-            p.slots.push_back(Slot {
-                acked: false,
-                sent_at: None,
-                deadline: None,
-                retransmitted: false,
-                later_acks: 0,
-                order: 0,
-                acked_at: None,
-            });
+            p.slots.push_back(Slot::unsent(false));
             if p.outcome == Outcome::Active {
                 p.unacked += 1;
             }
@@ -1019,15 +1026,7 @@ impl WindowSender {
             let back = self.base - r;
             for p in &mut self.peers {
                 for _ in 0..back {
-                    p.slots.push_front(Slot {
-                        acked: true,
-                        sent_at: None,
-                        deadline: None,
-                        retransmitted: false,
-                        later_acks: 0,
-                        order: 0,
-                        acked_at: None,
-                    });
+                    p.slots.push_front(Slot::unsent(true));
                 }
             }
             self.kept -= back;
