@@ -3,14 +3,15 @@
 //!
 //! - **Linux** ([`IoMode::Auto`], the default): sends go through quinn-udp with UDP GSO (one
 //!   `sendmsg` carries up to 64 equal-size datagrams to one destination, which the kernel splits;
-//!   on loopback it is not even split when the receiver has GRO on); receives use `recvmmsg`
-//!   (up to 32 buffers per call) with UDP GRO (one buffer may hold many datagrams of one sender,
-//!   cut at [`quinn_udp::RecvMeta::stride`]). A kernel or device that refuses GSO (EIO/EINVAL)
-//!   turns it off for that socket and the refused batch is resent one datagram at a time.
-//!   Until the first burst a receive asks for two buffers (stop-and-wait gets one datagram at a
-//!   time), then for all of them, with GRO on. A receive that fills fewer buffers than it asked
-//!   for has emptied the queue, and tells tokio so: the next wait needs no `recvfrom` that
-//!   fails with EAGAIN, one system call less per wake-up than tokio's own `recv_from` makes.
+//!   on loopback it is not even split when the receiver has GRO on); receives are this module's
+//!   own `recvmmsg` (up to 32 buffers per call) with UDP GRO (one buffer may hold many datagrams
+//!   of one sender, cut at the segment size its control message gives). Only the buffers a call
+//!   asks for are set up: two until the first burst (stop-and-wait gets one datagram at a time),
+//!   then twice as many as the last call filled, with GRO on. A receive that fills fewer buffers
+//!   than it asked for has emptied the queue, and tells tokio so: the next wait needs no
+//!   `recvfrom` that fails with EAGAIN, one system call less per wake-up than tokio's own
+//!   `recv_from` makes. A kernel or device that refuses GSO (EIO/EINVAL) turns it off for that
+//!   socket and the refused batch is resent one datagram at a time.
 //! - [`IoMode::NoGso`]: `recvmmsg` batches (two buffers until the first burst, as above) but no GSO or GRO,
 //!   one datagram per send; what a Linux kernel without UDP GSO/GRO (before 4.18/5.0) gets.
 //! - [`IoMode::Plain`], and always on Windows, macOS and other systems: tokio's `send_to` and
@@ -215,28 +216,20 @@ impl BatchSocket {
         let last = rx.got.len();
         rx.got.clear();
         #[cfg(target_os = "linux")]
-        if let Some(state) = &self.state {
+        if self.state.is_some() {
             let batched = self.batched_receive();
             // Datagrams one at a time (stop-and-wait, before the first burst, or right after a
             // lone datagram): two buffers. The kernel then does not look for more than the
-            // second, and a second left empty proves the queue drained (below). A train of
-            // datagrams still fits in one buffer (GRO), and anything else waiting comes with
-            // the next call, which asks for all the buffers again.
-            let slots = if !batched || last == 1 { 2 } else { rx.slots }.min(rx.slots);
-            let meta = &mut rx.meta[..slots];
+            // second, and a second left empty proves the queue drained (below). Otherwise
+            // twice as many as last time, at least two: every buffer asked for costs a header
+            // to set up, and a few receivers' ACKs must not pay for 32.
+            let slots = if batched { (2 * last).clamp(2, rx.slots) } else { 2.min(rx.slots) };
+            let gro = batched && self.gso;
             let n = loop {
                 self.socket.readable().await?;
                 let mut drained = 0;
                 let r = self.socket.try_io(tokio::io::Interest::READABLE, || {
-                    let sock = quinn_udp::UdpSockRef::from(&self.socket);
-                    let mut chunks = rx.buf.chunks_mut(SLOT);
-                    let mut next = || io::IoSliceMut::new(chunks.next().unwrap_or_default());
-                    let n = if slots == 1 {
-                        state.recv(sock, &mut [next()], meta)?
-                    } else {
-                        let mut bufs: [io::IoSliceMut<'_>; MAX_SLOTS] = std::array::from_fn(|_| next());
-                        state.recv(sock, &mut bufs[..slots], meta)?
-                    };
+                    let n = linux::recv_mmsg(&self.socket, &mut rx.buf, slots, gro, &mut rx.got)?;
                     if n < slots {
                         // Fewer than asked: the queue is empty. Answering WouldBlock makes
                         // tokio clear the socket's readiness (unless an event came since it
@@ -255,11 +248,8 @@ impl BatchSocket {
                     Err(e) => return Err(e),
                 }
             };
-            for m in rx.meta.iter().take(n) {
-                rx.got.push(Received { from: m.addr, len: m.len.min(SLOT), stride: m.stride });
-            }
             if !batched && n == slots && slots < rx.slots {
-                // A burst (a window, not stop-and-wait's one datagram at a time): all the
+                // A burst (a window, not stop-and-wait's one datagram at a time): more
                 // buffers, and GRO, from now on.
                 if self.gso {
                     linux::set_gro(&self.socket, true);
@@ -307,8 +297,6 @@ pub struct RxBatch {
     buf: Vec<u8>,
     slots: usize,
     got: Vec<Received>,
-    #[cfg(target_os = "linux")]
-    meta: Vec<quinn_udp::RecvMeta>,
 }
 
 impl RxBatch {
@@ -316,13 +304,7 @@ impl RxBatch {
     /// lazily by the OS, so buffers never filled cost little.
     pub fn new(slots: usize) -> Self {
         let slots = slots.clamp(1, MAX_SLOTS);
-        RxBatch {
-            buf: vec![0u8; slots * SLOT],
-            slots,
-            got: Vec::with_capacity(slots),
-            #[cfg(target_os = "linux")]
-            meta: vec![quinn_udp::RecvMeta::default(); slots],
-        }
+        RxBatch { buf: vec![0u8; slots * SLOT], slots, got: Vec::with_capacity(slots) }
     }
 
     fn slot_mut(&mut self, i: usize) -> &mut [u8] {
@@ -384,6 +366,30 @@ impl TxBatch {
     /// receiver's index for the client), which spares a search. Datagrams to one destination
     /// keep their order; destinations go out in the order they first appeared.
     pub fn push(&mut self, hint: usize, dest: SocketAddr, datagram: &[u8]) {
+        let lane = self.lane(hint, dest);
+        lane.bytes.extend_from_slice(datagram);
+        lane.lens.push(datagram.len());
+        self.queued += 1;
+    }
+
+    /// [`TxBatch::push`] of all of `buf`, leaving `buf` empty, maybe with another allocation
+    /// (the batch may keep `buf`'s): a lone datagram to a destination (stop-and-wait sends one per
+    /// receiver at a time) moves in without a copy. Only small buffers change hands, so a lane
+    /// that carries trains keeps its large one and nothing is reallocated in steady state.
+    pub fn push_taking(&mut self, hint: usize, dest: SocketAddr, buf: &mut Vec<u8>) {
+        let lane = self.lane(hint, dest);
+        let len = buf.len();
+        if lane.bytes.is_empty() && lane.bytes.capacity() < 2 * len.max(1) {
+            std::mem::swap(&mut lane.bytes, buf);
+        } else {
+            lane.bytes.extend_from_slice(buf);
+        }
+        buf.clear();
+        lane.lens.push(len);
+        self.queued += 1;
+    }
+
+    fn lane(&mut self, hint: usize, dest: SocketAddr) -> &mut Lane {
         let i = match self.lanes.get(hint) {
             Some(l) if l.dest == dest => hint,
             _ => match self.lanes.iter().position(|l| l.dest == dest) {
@@ -394,10 +400,7 @@ impl TxBatch {
                 }
             },
         };
-        let lane = &mut self.lanes[i];
-        lane.bytes.extend_from_slice(datagram);
-        lane.lens.push(datagram.len());
-        self.queued += 1;
+        &mut self.lanes[i]
     }
 
     /// Sends everything queued on `socket`, each destination's datagrams in trains of equal
@@ -501,6 +504,111 @@ mod linux {
         Ok(state)
     }
 
+    /// Room for the control messages of one datagram: with the options [`batched_state`]
+    /// turns off, the UDP GRO segment size is the only one (an int).
+    const CONTROL: usize = 64;
+
+    /// One `recvmmsg` into the first `slots` [`SLOT`](super::SLOT)s of `buf`, without waiting;
+    /// appends each datagram (or GRO train, with `gro`: its segment size read from the control
+    /// message) to `got`. Only the headers asked for are set up: no per-call cost for buffers a
+    /// stop-and-wait receive never fills.
+    pub(super) fn recv_mmsg(
+        socket: &tokio::net::UdpSocket,
+        buf: &mut [u8],
+        slots: usize,
+        gro: bool,
+        got: &mut Vec<super::Received>,
+    ) -> io::Result<usize> {
+        use std::mem::MaybeUninit;
+        const N: usize = super::MAX_SLOTS;
+        let slots = slots.min(N).min(buf.len() / super::SLOT);
+        let mut names = [const { MaybeUninit::<libc::sockaddr_storage>::uninit() }; N];
+        let mut iovs = [const { MaybeUninit::<libc::iovec>::uninit() }; N];
+        let mut controls = [const { MaybeUninit::<[u64; CONTROL / 8]>::uninit() }; N];
+        let mut hdrs = [const { MaybeUninit::<libc::mmsghdr>::uninit() }; N];
+        for (i, chunk) in buf.chunks_mut(super::SLOT).take(slots).enumerate() {
+            iovs[i].write(libc::iovec { iov_base: chunk.as_mut_ptr().cast(), iov_len: chunk.len() });
+            // SAFETY: an all-zero mmsghdr is valid (null pointers, zero lengths); the fields
+            // the kernel reads are set below, to buffers that live across the call.
+            let mut h: libc::mmsghdr = unsafe { std::mem::zeroed() };
+            h.msg_hdr.msg_name = names[i].as_mut_ptr().cast();
+            h.msg_hdr.msg_namelen = std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+            h.msg_hdr.msg_iov = iovs[i].as_mut_ptr();
+            h.msg_hdr.msg_iovlen = 1;
+            if gro {
+                h.msg_hdr.msg_control = controls[i].as_mut_ptr().cast();
+                h.msg_hdr.msg_controllen = CONTROL as _;
+            }
+            hdrs[i].write(h);
+        }
+        // SAFETY: the first `slots` headers are initialised and point at live, writable names,
+        // buffers and control space of the sizes given; no timeout.
+        let r = unsafe {
+            libc::recvmmsg(
+                socket.as_raw_fd(),
+                hdrs.as_mut_ptr().cast(),
+                slots as libc::c_uint,
+                libc::MSG_DONTWAIT,
+                std::ptr::null_mut(),
+            )
+        };
+        if r < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        let n = (r as usize).min(slots);
+        for (hdr, name) in hdrs.iter().zip(&names).take(n) {
+            // SAFETY: the kernel filled the first `n` headers and the names they point at.
+            let (h, name) = unsafe { (hdr.assume_init_ref(), name.assume_init_ref()) };
+            let Some(from) = socket_addr(name) else {
+                return Err(io::Error::other("a datagram from a non-IP address"));
+            };
+            let len = (h.msg_len as usize).min(super::SLOT);
+            let stride = if gro { gro_stride(&h.msg_hdr).unwrap_or(len) } else { len };
+            got.push(super::Received { from, len, stride });
+        }
+        Ok(n)
+    }
+
+    /// The segment size of a GRO train, from its UDP_GRO control message (none: a lone
+    /// datagram).
+    fn gro_stride(hdr: &libc::msghdr) -> Option<usize> {
+        // SAFETY: `hdr` was filled by recvmmsg; the CMSG macros walk its control buffer within
+        // the length the kernel wrote, and the UDP_GRO payload is an int.
+        unsafe {
+            let mut c = libc::CMSG_FIRSTHDR(hdr);
+            while !c.is_null() {
+                if (*c).cmsg_level == libc::SOL_UDP && (*c).cmsg_type == libc::UDP_GRO {
+                    let size = std::ptr::read_unaligned(libc::CMSG_DATA(c).cast::<libc::c_int>());
+                    return usize::try_from(size).ok().filter(|&s| s > 0);
+                }
+                c = libc::CMSG_NXTHDR(hdr, c);
+            }
+        }
+        None
+    }
+
+    /// The IPv4 or IPv6 address the kernel wrote into `name`.
+    fn socket_addr(name: &libc::sockaddr_storage) -> Option<std::net::SocketAddr> {
+        use std::net::{SocketAddrV4, SocketAddrV6};
+        match libc::c_int::from(name.ss_family) {
+            libc::AF_INET => {
+                // SAFETY: the family says the storage holds a sockaddr_in, which it is large
+                // and aligned enough for.
+                let a = unsafe { &*(name as *const libc::sockaddr_storage).cast::<libc::sockaddr_in>() };
+                let ip = std::net::Ipv4Addr::from(u32::from_be(a.sin_addr.s_addr));
+                Some(SocketAddrV4::new(ip, u16::from_be(a.sin_port)).into())
+            }
+            libc::AF_INET6 => {
+                // SAFETY: as above, for sockaddr_in6.
+                let a = unsafe { &*(name as *const libc::sockaddr_storage).cast::<libc::sockaddr_in6>() };
+                let ip = std::net::Ipv6Addr::from(a.sin6_addr.s6_addr);
+                let port = u16::from_be(a.sin6_port);
+                Some(SocketAddrV6::new(ip, port, a.sin6_flowinfo, a.sin6_scope_id).into())
+            }
+            _ => None,
+        }
+    }
+
     /// Turns UDP GRO on or off on `socket` (GSO trains sent to it then arrive whole or cut).
     pub(super) fn set_gro(socket: &tokio::net::UdpSocket, on: bool) {
         set(socket.as_raw_fd(), libc::SOL_UDP, libc::UDP_GRO, i32::from(on));
@@ -558,30 +666,84 @@ mod tests {
             let tx = BatchSocket::new(UdpSocket::bind("127.0.0.1:0").await.unwrap(), mode).unwrap();
             let sizes = [500usize, 500, 500, 120, 500, 500, 700, 3, 500];
             let mut batch = TxBatch::new();
-            for (k, &len) in sizes.iter().enumerate() {
-                batch.push(0, dest, &vec![k as u8; len]);
-            }
-            assert_eq!(batch.len(), sizes.len());
-            assert_eq!(batch.flush(&tx, |_| false).await.unwrap(), 0);
-            assert!(batch.is_empty());
-            let mut got = Vec::new();
+            let mut scratch = Vec::new();
             let mut rxb = RxBatch::new(8);
-            while got.len() < sizes.len() {
-                tokio::time::timeout(std::time::Duration::from_secs(2), rx.recv(&mut rxb))
-                    .await
-                    .expect("datagrams lost on loopback")
-                    .unwrap();
-                for (from, d) in rxb.datagrams() {
-                    assert_eq!(from, tx.socket().local_addr().unwrap());
-                    got.push(d.to_vec());
+            // Round 0 arrives cut into datagrams (receives not yet batched, no GRO); round 1,
+            // with GRO where the mode has it, as trains that the receive must cut again.
+            let mut trains = 0;
+            for round in 0..2u8 {
+                for (k, &len) in sizes.iter().enumerate() {
+                    let fill = k as u8 + 16 * round;
+                    // Both ways in: copied, or handed over (which may swap buffers with the lane).
+                    if k % 2 == 0 {
+                        batch.push(0, dest, &vec![fill; len]);
+                    } else {
+                        scratch.clear();
+                        scratch.resize(len, fill);
+                        batch.push_taking(0, dest, &mut scratch);
+                        assert!(scratch.is_empty());
+                    }
                 }
+                assert_eq!(batch.len(), sizes.len());
+                assert_eq!(batch.flush(&tx, |_| false).await.unwrap(), 0);
+                assert!(batch.is_empty());
+                let mut got = Vec::new();
+                while got.len() < sizes.len() {
+                    tokio::time::timeout(std::time::Duration::from_secs(2), rx.recv(&mut rxb))
+                        .await
+                        .expect("datagrams lost on loopback")
+                        .unwrap();
+                    trains += rxb.len() - rxb.got.len();
+                    for (from, d) in rxb.datagrams() {
+                        assert_eq!(from, tx.socket().local_addr().unwrap());
+                        got.push(d.to_vec());
+                    }
+                }
+                let want: Vec<Vec<u8>> =
+                    sizes.iter().enumerate().map(|(k, &len)| vec![k as u8 + 16 * round; len]).collect();
+                assert_eq!(got, want, "{mode:?}, round {round}");
             }
-            let want: Vec<Vec<u8>> = sizes.iter().enumerate().map(|(k, &len)| vec![k as u8; len]).collect();
-            assert_eq!(got, want, "{mode:?}");
+            if cfg!(target_os = "linux") && mode == IoMode::Auto {
+                assert!(trains > 0, "no GRO train was received: the stride cutting went untested");
+            }
             // Nine datagrams waiting fill the eight buffers: a burst, so receives are batched
             // from then on where the platform batches at all.
             let batching = cfg!(target_os = "linux") && mode != IoMode::Plain;
             assert_eq!(rx.batched_receive(), batching, "{mode:?}");
+        }
+    }
+
+    /// Stop-and-wait's pattern: one datagram per destination per flush, handed over, many
+    /// rounds. Buffers change hands between the driver and the lanes; every datagram must still
+    /// arrive as it was made, to the right destination.
+    #[tokio::test]
+    async fn lone_datagrams_handed_over_arrive_intact_round_after_round() {
+        let tx = BatchSocket::new(UdpSocket::bind("127.0.0.1:0").await.unwrap(), IoMode::Auto).unwrap();
+        let mut rxs = Vec::new();
+        for _ in 0..3 {
+            let s = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+            rxs.push(BatchSocket::new(s, IoMode::Auto).unwrap());
+        }
+        let dests: Vec<SocketAddr> = rxs.iter().map(|r| r.socket().local_addr().unwrap()).collect();
+        let mut batch = TxBatch::new();
+        let mut buf = Vec::with_capacity(600);
+        let mut rxb = RxBatch::new(4);
+        for round in 0..50u8 {
+            for (i, &d) in dests.iter().enumerate() {
+                buf.clear();
+                buf.extend((0..500u16).map(|b| round ^ (i as u8) ^ (b as u8)));
+                batch.push_taking(i, d, &mut buf);
+            }
+            assert_eq!(batch.flush(&tx, |_| false).await.unwrap(), 0);
+            for (i, rx) in rxs.iter().enumerate() {
+                tokio::time::timeout(std::time::Duration::from_secs(2), rx.recv(&mut rxb))
+                    .await
+                    .expect("datagram lost on loopback")
+                    .unwrap();
+                let got: Vec<Vec<u8>> = rxb.datagrams().map(|(_, d)| d.to_vec()).collect();
+                let want: Vec<u8> = (0..500u16).map(|b| round ^ (i as u8) ^ (b as u8)).collect();
+                assert_eq!(got, vec![want], "round {round}, receiver {i}");
+            }
         }
     }
 

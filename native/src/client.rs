@@ -139,9 +139,9 @@ impl Client {
             // segment k to every receiver, then k + 1...), then out in one send per train.
             let gso = self.socket.max_segments() > 1;
             while let Some(t) = sender.poll_transmit(now, &mut tx_buf) {
-                let datagram = tx_buf.get(..t.size).unwrap_or(&[]);
                 if gso {
-                    batch.push(usize::from(t.receiver), t.destination, datagram);
+                    tx_buf.truncate(t.size);
+                    batch.push_taking(usize::from(t.receiver), t.destination, &mut tx_buf);
                     if batch.len() >= FLUSH_AT {
                         send_errors += batch
                             .flush(&self.socket, tolerate)
@@ -149,6 +149,7 @@ impl Client {
                             .map_err(|e| net::send_failure(e, mss))?;
                     }
                 } else {
+                    let datagram = tx_buf.get(..t.size).unwrap_or(&[]);
                     send_errors += self
                         .socket
                         .send_segments(t.destination, datagram, t.size, tolerate)
