@@ -309,7 +309,7 @@ impl Sender {
                 segments,
                 receivers: receivers.iter().map(|a| a.to_string()).collect(),
                 dialect: s.cfg.dialect,
-                policy: s.cfg.policy,
+                policy: Box::new(s.cfg.policy),
                 max_timeouts: s.cfg.max_timeouts,
             },
         );
@@ -748,7 +748,7 @@ impl Sender {
         self.end = Some(now);
         self.totals.delay_micros = self.delay().map_or(0, |d| d.as_micros() as u64);
         let totals = self.totals.clone();
-        self.event(now, EventKind::TransferEnd { totals });
+        self.event(now, EventKind::TransferEnd { totals: Box::new(totals) });
     }
 
     /// The sequence field on the wire for the current segment or FIN.

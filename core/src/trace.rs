@@ -152,8 +152,9 @@ pub enum EventKind {
         receivers: Vec<String>,
         /// Wire dialect.
         dialect: Dialect,
-        /// Timeout policy.
-        policy: RtoPolicy,
+        /// Timeout policy (boxed, as is [`EventKind::TransferEnd`]'s totals: the events of every
+        /// datagram are moved through queues, and these two rare ones would double their size).
+        policy: Box<RtoPolicy>,
         /// Consecutive timeouts after which a silent receiver is declared failed.
         max_timeouts: u32,
     },
@@ -253,7 +254,7 @@ pub enum EventKind {
     /// The transfer is over.
     TransferEnd {
         /// What it took.
-        totals: TransferTotals,
+        totals: Box<TransferTotals>,
     },
 }
 
@@ -358,7 +359,7 @@ mod tests {
                 segments: 3,
                 receivers: vec!["a".into()],
                 dialect: Dialect::Text,
-                policy: RtoPolicy::Fixed { timeout: Duration::from_secs(1) },
+                policy: Box::new(RtoPolicy::Fixed { timeout: Duration::from_secs(1) }),
                 max_timeouts: 5,
             },
         );

@@ -176,7 +176,7 @@ impl Summary {
         let rx = e.rx.map(usize::from);
         match &e.kind {
             EventKind::TransferStart { file_size, mss, segments, receivers, dialect, policy, .. } => {
-                let rto = match policy {
+                let rto = match &**policy {
                     RtoPolicy::Fixed { timeout } => timeout,
                     RtoPolicy::Adaptive { initial, .. } => initial,
                 };
@@ -200,7 +200,7 @@ impl Summary {
                     segments: *segments,
                     receivers: receivers.clone(),
                     dialect: *dialect,
-                    policy: *policy,
+                    policy: **policy,
                 });
             }
             EventKind::Send { retx, multicast, .. } if e.node == Node::Client => {
@@ -270,7 +270,7 @@ impl Summary {
                     r.timeouts += 1;
                 }
             }
-            EventKind::TransferEnd { totals } => self.end = Some(totals.clone()),
+            EventKind::TransferEnd { totals } => self.end = Some((**totals).clone()),
             _ => {}
         }
     }

@@ -293,7 +293,7 @@ impl WindowSender {
                 segments,
                 receivers: receivers.iter().map(|a| a.to_string()).collect(),
                 dialect: s.cfg.dialect,
-                policy: s.cfg.policy,
+                policy: Box::new(s.cfg.policy),
                 max_timeouts: s.cfg.max_timeouts,
             },
         );
@@ -1270,7 +1270,7 @@ impl WindowSender {
         self.end = Some(now);
         self.totals.delay_micros = self.delay().map_or(0, |d| d.as_micros() as u64);
         let totals = self.totals.clone();
-        self.push(now, EventKind::TransferEnd { totals });
+        self.push(now, EventKind::TransferEnd { totals: Box::new(totals) });
     }
 
     fn trace_seq(&self, k: u64) -> u32 {

@@ -139,7 +139,7 @@ fn start_event(t: u64, receivers: Vec<String>) -> TraceEvent {
             segments: 2,
             receivers,
             dialect: Dialect::Binary,
-            policy: RtoPolicy::Fixed { timeout: Duration::from_secs(1) },
+            policy: Box::new(RtoPolicy::Fixed { timeout: Duration::from_secs(1) }),
             max_timeouts: 5,
         },
     )

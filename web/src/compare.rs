@@ -102,7 +102,7 @@ pub fn count_sends(events: &[TraceEvent]) -> (u64, u64) {
 /// sender's totals.
 pub fn find_end(events: &[TraceEvent], from: usize) -> Option<(usize, &TransferTotals)> {
     events.iter().enumerate().skip(from).find_map(|(i, e)| match &e.kind {
-        EventKind::TransferEnd { totals } => Some((i, totals)),
+        EventKind::TransferEnd { totals } => Some((i, &**totals)),
         _ => None,
     })
 }
