@@ -465,50 +465,25 @@ mod linux {
     use std::io;
     use std::os::fd::AsRawFd;
 
-    /// quinn-udp state for `socket`, with GRO off (see [`set_gro`]), and the options it sets that
-    /// would change a plain socket's behaviour or cost per datagram put back: it forbids IP
-    /// fragmentation (a datagram over the MTU would fail instead of being fragmented) and asks
-    /// the kernel to timestamp every packet and report its ECN bits and destination address
-    /// (work nobody here reads).
+    /// quinn-udp state for sending GSO trains on `socket`. It is made on a throwaway socket of
+    /// the same family and `socket` itself is left as the OS made it: quinn-udp's set-up turns
+    /// on options that change a plain socket's behaviour or cost per datagram (it forbids IP
+    /// fragmentation, asks for ECN bits, destination addresses and GRO), and one of them,
+    /// receive timestamps, cannot be undone on a live socket: switching `SO_TIMESTAMPNS` off
+    /// again leaves the kernel timestamping every packet the host receives until the socket
+    /// is closed (a clock read per datagram on every node, seen in profiles). The state keeps
+    /// only what the kernel can do (GSO segments, GRO), which is the same for every socket.
     pub(super) fn batched_state(socket: &tokio::net::UdpSocket) -> io::Result<quinn_udp::UdpSocketState> {
-        let fd = socket.as_raw_fd();
-        let v4 = socket.local_addr()?.is_ipv4();
-        let saved_v4 = get(fd, libc::IPPROTO_IP, libc::IP_MTU_DISCOVER);
-        let saved_v6 = (!v4).then(|| {
-            (
-                get(fd, libc::IPPROTO_IPV6, libc::IPV6_MTU_DISCOVER),
-                get(fd, libc::IPPROTO_IPV6, libc::IPV6_DONTFRAG),
-            )
-        });
-        let state = quinn_udp::UdpSocketState::new(quinn_udp::UdpSockRef::from(socket))?;
-        if let Some(v) = saved_v4 {
-            set(fd, libc::IPPROTO_IP, libc::IP_MTU_DISCOVER, v);
-        }
-        if let Some((mtu, dontfrag)) = saved_v6 {
-            if let Some(v) = mtu {
-                set(fd, libc::IPPROTO_IPV6, libc::IPV6_MTU_DISCOVER, v);
-            }
-            if let Some(v) = dontfrag {
-                set(fd, libc::IPPROTO_IPV6, libc::IPV6_DONTFRAG, v);
-            }
-        }
-        set(fd, libc::SOL_SOCKET, libc::SO_TIMESTAMPNS, 0);
-        // Nor do the drivers read the ECN bits or the destination address of what they receive:
-        // without these options the kernel builds no control message per datagram.
-        if v4 {
-            set(fd, libc::IPPROTO_IP, libc::IP_RECVTOS, 0);
-            set(fd, libc::IPPROTO_IP, libc::IP_PKTINFO, 0);
-        } else {
-            set(fd, libc::IPPROTO_IP, libc::IP_RECVTOS, 0);
-            set(fd, libc::IPPROTO_IPV6, libc::IPV6_RECVPKTINFO, 0);
-            set(fd, libc::IPPROTO_IPV6, libc::IPV6_RECVTCLASS, 0);
-        }
-        set_gro(socket, false);
-        Ok(state)
+        let family = match socket.local_addr()? {
+            std::net::SocketAddr::V4(_) => std::net::SocketAddr::from((std::net::Ipv4Addr::UNSPECIFIED, 0)),
+            std::net::SocketAddr::V6(_) => std::net::SocketAddr::from((std::net::Ipv6Addr::UNSPECIFIED, 0)),
+        };
+        let probe = std::net::UdpSocket::bind(family)?;
+        quinn_udp::UdpSocketState::new(quinn_udp::UdpSockRef::from(&probe))
     }
 
-    /// Room for the control messages of one datagram: with the options [`batched_state`]
-    /// turns off, the UDP GRO segment size is the only one (an int).
+    /// Room for the control messages of one datagram: the drivers' sockets ask for none but the
+    /// UDP GRO segment size (an int).
     const CONTROL: usize = 64;
 
     /// One `recvmmsg` into the first `slots` [`SLOT`](super::SLOT)s of `buf`, without waiting;
@@ -620,15 +595,6 @@ mod linux {
     /// The errors with which Linux refuses a GSO send (quinn-udp then stops using GSO).
     pub(super) fn is_gso_refusal(e: &io::Error) -> bool {
         matches!(e.raw_os_error(), Some(libc::EIO) | Some(libc::EINVAL))
-    }
-
-    fn get(fd: libc::c_int, level: libc::c_int, name: libc::c_int) -> Option<libc::c_int> {
-        let mut value: libc::c_int = 0;
-        let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
-        // SAFETY: `value` and `len` are valid for writes of an int, as getsockopt requires.
-        let r =
-            unsafe { libc::getsockopt(fd, level, name, (&mut value as *mut libc::c_int).cast(), &mut len) };
-        (r == 0).then_some(value)
     }
 
     fn set(fd: libc::c_int, level: libc::c_int, name: libc::c_int, value: libc::c_int) {
