@@ -172,7 +172,7 @@ impl BatchSocket {
     ) -> io::Result<u64> {
         let segment_size = segment_size.max(1);
         if contents.len() <= segment_size {
-            return tolerated(self.socket.send_to(contents, dest).await.map(drop), 1, &tolerate);
+            return tolerated(self.send_one(contents, dest).await, 1, &tolerate);
         }
         #[cfg(target_os = "linux")]
         if let (Some(state), true) = (&self.state, self.gso) {
@@ -207,9 +207,21 @@ impl BatchSocket {
         }
         let mut failed = 0;
         for datagram in contents.chunks(segment_size) {
-            failed += tolerated(self.socket.send_to(datagram, dest).await.map(drop), 1, &tolerate)?;
+            failed += tolerated(self.send_one(datagram, dest).await, 1, &tolerate)?;
         }
         Ok(failed)
+    }
+
+    /// Sends one datagram. A socket is almost always writable: trying at once spares the
+    /// readiness future that tokio's `send_to` builds, polls and drops (a tenth of a
+    /// microsecond, a few percent of a stop-and-wait round trip on loopback).
+    async fn send_one(&self, datagram: &[u8], dest: SocketAddr) -> io::Result<()> {
+        match self.socket.try_send_to(datagram, dest) {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                self.socket.send_to(datagram, dest).await.map(drop)
+            }
+            r => r.map(drop),
+        }
     }
 
     /// Waits for datagrams and takes every one already queued (up to the batch's capacity) into
