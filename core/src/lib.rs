@@ -38,6 +38,6 @@ pub use receiver::{Receiver, ReceiverConfig, ReceiverOutput, ReceiverStats};
 pub use rto::RtoPolicy;
 pub use sender::{Outcome, ReadRequest, ReceiverReport, Sender, SenderConfig, Transmit};
 pub use time::Instant;
-pub use trace::{EventKind, Node, TraceEvent, TxId};
+pub use trace::{EventFilter, EventKind, Node, TraceEvent, TxId};
 pub use window::{Mode, WindowSender};
 pub use wire::{Dialect, Packet, PacketKind, WireError};

@@ -69,6 +69,10 @@ impl AnySender {
     pub fn poll_timeout(&self) -> Option<Instant> {
         delegate!(self, s => s.poll_timeout())
     }
+    /// See [`Sender::set_event_filter`].
+    pub fn set_event_filter(&mut self, keep: crate::trace::EventFilter) {
+        delegate!(self, s => s.set_event_filter(keep))
+    }
     /// See [`Sender::poll_event`].
     pub fn poll_event(&mut self) -> Option<TraceEvent> {
         delegate!(self, s => s.poll_event())

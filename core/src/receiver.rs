@@ -131,7 +131,7 @@ pub struct Receiver {
     last_heard: Instant,
     replies: VecDeque<(Packet<'static>, Option<u32>)>,
     outputs: VecDeque<ReceiverOutput>,
-    events: VecDeque<TraceEvent>,
+    events: crate::trace::EventQueue,
     next_tx: u64,
     finished: bool,
     stats: ReceiverStats,
@@ -172,7 +172,7 @@ impl Receiver {
             last_heard: Instant::ZERO,
             replies: VecDeque::new(),
             outputs: VecDeque::new(),
-            events: VecDeque::new(),
+            events: crate::trace::EventQueue::new(),
             finished: false,
             stats: ReceiverStats::default(),
             buffered: Default::default(),
@@ -464,6 +464,13 @@ impl Receiver {
     #[must_use]
     pub fn poll_output(&mut self) -> Option<ReceiverOutput> {
         self.outputs.pop_front()
+    }
+
+    /// Keeps only the trace events `keep` accepts, those queued already and those to come (a
+    /// driver with no trace to record keeps what it prints); the default keeps all.
+    /// [`Self::poll_event`] then yields only those.
+    pub fn set_event_filter(&mut self, keep: crate::trace::EventFilter) {
+        self.events.set_filter(keep);
     }
 
     /// The next trace event.

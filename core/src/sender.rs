@@ -229,7 +229,7 @@ pub struct Sender {
     queue: VecDeque<(u16, bool)>,
     /// The fixed policy's single per-segment timer, shared by all pending receivers.
     round_deadline: Option<Instant>,
-    events: VecDeque<TraceEvent>,
+    events: crate::trace::EventQueue,
     next_tx: u64,
     first_send: Option<Instant>,
     end: Option<Instant>,
@@ -292,7 +292,7 @@ impl Sender {
             have_payload: false,
             queue: VecDeque::new(),
             round_deadline: None,
-            events: VecDeque::new(),
+            events: crate::trace::EventQueue::new(),
             next_tx: TxId::base_for(Node::Client),
             first_send: None,
             end: None,
@@ -551,6 +551,13 @@ impl Sender {
             return None;
         }
         self.peers.iter().filter(|p| p.pending).filter_map(|p| p.deadline).min()
+    }
+
+    /// Keeps only the trace events `keep` accepts, those queued already and those to come (a
+    /// driver with no trace to record keeps what it prints); the default keeps all.
+    /// [`Self::poll_event`] then yields only those.
+    pub fn set_event_filter(&mut self, keep: crate::trace::EventFilter) {
+        self.events.set_filter(keep);
     }
 
     /// The next trace event.

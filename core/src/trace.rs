@@ -297,6 +297,57 @@ impl TraceEvent {
     }
 }
 
+/// Which trace events a state machine queues: `set_event_filter` on [`crate::Sender`],
+/// [`crate::WindowSender`], [`crate::AnySender`] and [`crate::Receiver`] takes one. The default
+/// keeps every event.
+pub type EventFilter = fn(&EventKind) -> bool;
+
+/// A state machine's queue of trace events, with its [`EventFilter`]: a node that records no
+/// trace keeps only what it prints, and the events of every datagram (several per segment)
+/// are then never built into the queue nor taken out of it.
+#[derive(Debug)]
+pub(crate) struct EventQueue {
+    events: std::collections::VecDeque<TraceEvent>,
+    keep: EventFilter,
+    /// Whether the last event pushed was kept: the machines tag it right after pushing (its
+    /// receiver, segment, transmission), which must not land on an earlier event.
+    last_kept: bool,
+}
+
+impl EventQueue {
+    pub(crate) fn new() -> Self {
+        EventQueue { events: std::collections::VecDeque::new(), keep: |_| true, last_kept: true }
+    }
+
+    /// Keeps only what `keep` accepts, from now on and of what is queued already (the events a
+    /// machine queues as it is made).
+    pub(crate) fn set_filter(&mut self, keep: EventFilter) {
+        self.keep = keep;
+        self.events.retain(|e| keep(&e.kind));
+        self.last_kept = false;
+    }
+
+    pub(crate) fn push_back(&mut self, ev: TraceEvent) {
+        self.last_kept = (self.keep)(&ev.kind);
+        if self.last_kept {
+            self.events.push_back(ev);
+        }
+    }
+
+    /// The event just pushed, if it was kept.
+    pub(crate) fn back_mut(&mut self) -> Option<&mut TraceEvent> {
+        if self.last_kept {
+            self.events.back_mut()
+        } else {
+            None
+        }
+    }
+
+    pub(crate) fn pop_front(&mut self) -> Option<TraceEvent> {
+        self.events.pop_front()
+    }
+}
+
 fn is_false(b: &bool) -> bool {
     !*b
 }

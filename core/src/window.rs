@@ -170,7 +170,7 @@ pub struct WindowSender {
     queue: VecDeque<(u16, u64, bool)>,
     fin: bool,
     done: bool,
-    events: VecDeque<TraceEvent>,
+    events: crate::trace::EventQueue,
     next_tx: u64,
     first_send: Option<Instant>,
     end: Option<Instant>,
@@ -276,7 +276,7 @@ impl WindowSender {
             queue: VecDeque::new(),
             fin: false,
             done: false,
-            events: VecDeque::new(),
+            events: crate::trace::EventQueue::new(),
             next_tx: TxId::base_for(Node::Client),
             first_send: None,
             end: None,
@@ -716,6 +716,13 @@ impl WindowSender {
             Some(t) if !self.queue.iter().any(|&(_, k, retx)| retx || k == FIN) => Some(t),
             _ => Some(Instant::ZERO),
         }
+    }
+
+    /// Keeps only the trace events `keep` accepts, those queued already and those to come (a
+    /// driver with no trace to record keeps what it prints); the default keeps all.
+    /// [`Self::poll_event`] then yields only those.
+    pub fn set_event_filter(&mut self, keep: crate::trace::EventFilter) {
+        self.events.set_filter(keep);
     }
 
     /// The next trace event.

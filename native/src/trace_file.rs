@@ -47,6 +47,11 @@ impl TraceFile {
         self.live = Some(live);
     }
 
+    /// Whether events go anywhere (a file or a live stream).
+    pub fn is_recording(&self) -> bool {
+        self.inner.is_some() || self.live.is_some()
+    }
+
     /// Marks the moment the node's clock starts (time 0 of its events): published events are
     /// rebased on the system clock's reading now.
     pub fn clock_started(&mut self) {
