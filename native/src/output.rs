@@ -75,8 +75,11 @@ impl PartialFile {
         // locks makes the lock fail here and in every sweep, so nothing is ever removed there.
         #[cfg(unix)]
         let _ = lock::try_exclusive(&file);
-        let writer = Offload::spawn("p2mp-writer", (file, Sha256::new()), |(file, hasher), chunk| {
+        let mut written = 0u64;
+        let writer = Offload::spawn("p2mp-writer", (file, Sha256::new()), move |(file, hasher), chunk| {
             file.write_all(chunk)?;
+            start_writeback(file, written, chunk.len());
+            written += chunk.len() as u64;
             hasher.update(chunk);
             Ok(())
         });
@@ -156,36 +159,53 @@ impl PartialFile {
     /// Waits for every write, then records the digest; returns the file.
     fn finish_writes(&mut self) -> std::io::Result<File> {
         let w = self.writer.take().ok_or_else(|| std::io::Error::other("already finished"))?;
-        let (state, result) = w.finish();
-        result?;
-        let (file, hasher) = state.ok_or_else(|| std::io::Error::other("the writer thread failed"))?;
-        self.digest = Some(crate::source::hex(&hasher.finalize()));
+        let (file, digest) = finish(w)?;
+        self.digest = Some(digest);
         Ok(file)
     }
 
     /// Waits for the writes, syncs, closes and renames the file into place. Later calls do
-    /// nothing once it has succeeded, and fail again once it has failed.
-    pub fn commit(&mut self) -> Result<()> {
+    /// nothing once it has succeeded, and fail again once it has failed. The waiting, the sync
+    /// and the rename take milliseconds of blocking I/O: they run on tokio's blocking pool, so
+    /// the runtime's other tasks (the other servers of an in-process transfer, the client) go
+    /// on meanwhile. Cancelled while it waits, the commit still completes: the file was whole.
+    pub async fn commit(&mut self) -> Result<()> {
         if self.committed {
             return Ok(());
         }
-        let result =
-            self.finish_writes().and_then(|file| file.sync_all()).map_err(|e| self.write_error(e)).and_then(
-                |()| {
-                    fs::rename(&self.temp, &self.target).map_err(|e| NativeError::WriteFailed {
-                        path: self.target.clone(),
-                        reason: format!("cannot rename {} into place: {e}", self.temp.display()),
-                    })
-                },
-            );
-        match result {
-            Ok(()) => self.committed = true,
-            Err(_) => {
-                self.digest = None;
-                let _ = fs::remove_file(&self.temp);
+        let Some(writer) = self.writer.take() else {
+            return Err(self.write_error(std::io::Error::other("already finished")));
+        };
+        let (temp, target) = (self.temp.clone(), self.target.clone());
+        let job = tokio::task::spawn_blocking(move || {
+            let result = finish(writer)
+                .map_err(|e| NativeError::WriteFailed { path: target.clone(), reason: e.to_string() });
+            let result = result.and_then(|(file, digest)| {
+                file.sync_all()
+                    .map_err(|e| NativeError::WriteFailed { path: target.clone(), reason: e.to_string() })?;
+                drop(file);
+                fs::rename(&temp, &target).map_err(|e| NativeError::WriteFailed {
+                    path: target.clone(),
+                    reason: format!("cannot rename {} into place: {e}", temp.display()),
+                })?;
+                Ok(digest)
+            });
+            if result.is_err() {
+                let _ = fs::remove_file(&temp);
             }
+            result
+        });
+        let result = job.await.unwrap_or_else(|e| {
+            Err(self.write_error(std::io::Error::other(format!("the commit task failed: {e}"))))
+        });
+        match result {
+            Ok(digest) => {
+                self.digest = Some(digest);
+                self.committed = true;
+                Ok(())
+            }
+            Err(e) => Err(e),
         }
-        result
     }
 
     /// Whether the file has been renamed into place.
@@ -204,6 +224,32 @@ impl PartialFile {
             let _ = fs::remove_file(&self.temp);
         }
     }
+}
+
+/// Starts writing `len` bytes at `offset` of `file` to disk without waiting for it, so the
+/// sync at commit finds little left to do: it is on the path to the end-of-file echo, and a
+/// 10 MB file left dirty took 7 ms to sync here. Linux only; elsewhere the sync does it all.
+fn start_writeback(file: &File, offset: u64, len: usize) {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::fd::AsRawFd;
+        let (Ok(offset), Ok(len)) = (libc::off64_t::try_from(offset), libc::off64_t::try_from(len)) else {
+            return;
+        };
+        // SAFETY: a valid descriptor and a byte range; the call only schedules writeback.
+        // Best effort: an error here leaves the work to the final sync.
+        let _ = unsafe { libc::sync_file_range(file.as_raw_fd(), offset, len, libc::SYNC_FILE_RANGE_WRITE) };
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = (file, offset, len);
+}
+
+/// Waits for every write of `writer`; returns the file and the hex SHA-256 of what was written.
+fn finish(writer: Offload<(File, Sha256)>) -> std::io::Result<(File, String)> {
+    let (state, result) = writer.finish();
+    result?;
+    let (file, hasher) = state.ok_or_else(|| std::io::Error::other("the writer thread failed"))?;
+    Ok((file, crate::source::hex(&hasher.finalize())))
 }
 
 /// Removes the temporary files of `target` (`.<name>.p2mp-partial-<pid>-<k>` beside it) whose

@@ -141,7 +141,7 @@ impl Server {
             // The end of file is echoed only once the file is in place: a write that fails at
             // the last flush must leave the client with a silent receiver, not a finished one.
             if self.receiver.is_finished() && !self.output.is_committed() {
-                closed |= self.write_outputs(&mut peer)?;
+                closed |= self.write_outputs(&mut peer).await?;
             }
             // Otherwise replies first: the ACKs of a received batch go out (as one GSO train
             // where the platform has it) before its payload is written.
@@ -164,7 +164,7 @@ impl Server {
                 send_errors +=
                     batch.flush(&self.socket, net::is_transient).await.map_err(NativeError::Network)?;
             }
-            closed |= self.write_outputs(&mut peer)?;
+            closed |= self.write_outputs(&mut peer).await?;
             self.drain_events()?;
             if closed {
                 let stats = self.receiver.stats();
@@ -218,7 +218,7 @@ impl Server {
     /// Acts on the receiver's outputs: writes data, commits at the end of file. Returns
     /// whether the receiver has closed. A write error ends the transfer: the error is returned
     /// at once, so nothing more is acknowledged and the client sees a silent receiver.
-    fn write_outputs(&mut self, peer: &mut Option<SocketAddr>) -> Result<bool> {
+    async fn write_outputs(&mut self, peer: &mut Option<SocketAddr>) -> Result<bool> {
         let mut closed = false;
         while let Some(out) = self.receiver.poll_output() {
             match out {
@@ -228,7 +228,7 @@ impl Server {
                     self.received.fetch_add(data.len() as u64, Ordering::Relaxed);
                     self.receiver.recycle(data);
                 }
-                ReceiverOutput::Finished { .. } => self.output.commit()?,
+                ReceiverOutput::Finished { .. } => self.output.commit().await?,
                 ReceiverOutput::Aborted { bytes } => {
                     self.drain_events()?;
                     return Err(NativeError::Aborted { bytes });
