@@ -172,7 +172,7 @@ impl BatchSocket {
     ) -> io::Result<u64> {
         let segment_size = segment_size.max(1);
         if contents.len() <= segment_size {
-            return tolerated(self.send_one(contents, dest).await, 1, &tolerate);
+            return tolerated(send_now(&self.socket, contents, dest).await, 1, &tolerate);
         }
         #[cfg(target_os = "linux")]
         if let (Some(state), true) = (&self.state, self.gso) {
@@ -207,21 +207,9 @@ impl BatchSocket {
         }
         let mut failed = 0;
         for datagram in contents.chunks(segment_size) {
-            failed += tolerated(self.send_one(datagram, dest).await, 1, &tolerate)?;
+            failed += tolerated(send_now(&self.socket, datagram, dest).await, 1, &tolerate)?;
         }
         Ok(failed)
-    }
-
-    /// Sends one datagram. A socket is almost always writable: trying at once spares the
-    /// readiness future that tokio's `send_to` builds, polls and drops (a tenth of a
-    /// microsecond, a few percent of a stop-and-wait round trip on loopback).
-    async fn send_one(&self, datagram: &[u8], dest: SocketAddr) -> io::Result<()> {
-        match self.socket.try_send_to(datagram, dest) {
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                self.socket.send_to(datagram, dest).await.map(drop)
-            }
-            r => r.map(drop),
-        }
     }
 
     /// Waits for datagrams and takes every one already queued (up to the batch's capacity) into
@@ -286,6 +274,17 @@ impl BatchSocket {
             self.batched_rx.store(true, std::sync::atomic::Ordering::Relaxed);
         }
         Ok(())
+    }
+}
+
+/// Sends one datagram on `socket`. A socket is almost always writable: trying at once spares
+/// the readiness future that tokio's `send_to` builds, polls and drops (a tenth of a
+/// microsecond, a few percent of a stop-and-wait round trip on loopback); only a full socket
+/// waits.
+pub(crate) async fn send_now(socket: &UdpSocket, datagram: &[u8], dest: SocketAddr) -> io::Result<()> {
+    match socket.try_send_to(datagram, dest) {
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => socket.send_to(datagram, dest).await.map(drop),
+        r => r.map(drop),
     }
 }
 

@@ -237,15 +237,6 @@ pub fn ping_pong_client(
 /// How long 1024 rounds of [`ping_pong_tokio`] may take before a reply counts as lost.
 const LOST_AFTER: Duration = Duration::from_secs(5);
 
-/// Sends as the nodes do (`crate::batch`): `try_send_to` first, tokio's `send_to` only if the
-/// socket is not writable, so the floor does not pay for a readiness future the nodes skip.
-async fn send_now(sock: &tokio::net::UdpSocket, datagram: &[u8], to: SocketAddr) -> io::Result<()> {
-    match sock.try_send_to(datagram, to) {
-        Err(e) if e.kind() == io::ErrorKind::WouldBlock => sock.send_to(datagram, to).await.map(drop),
-        r => r.map(drop),
-    }
-}
-
 /// [`ping_pong_threads`] with tokio sockets: the echoers are tasks spawned on the caller's
 /// runtime, as the servers of an in-process loopback transfer are.
 pub async fn ping_pong_tokio(n: usize, request_len: usize, reply_len: usize, rounds: u32) -> io::Result<f64> {
@@ -261,7 +252,7 @@ pub async fn ping_pong_tokio(n: usize, request_len: usize, reply_len: usize, rou
                 if len == STOP_LEN {
                     break;
                 }
-                let _ = send_now(&sock, &reply, from).await;
+                let _ = crate::batch::send_now(&sock, &reply, from).await;
             }
         }));
     }
@@ -271,8 +262,9 @@ pub async fn ping_pong_tokio(n: usize, request_len: usize, reply_len: usize, rou
     let warmup = rounds / 10;
     let mut start = Instant::now();
     let mut result = Ok(());
-    // One watchdog for a lost reply, moved on every 1024 rounds, as the nodes keep one timer
-    // armed rather than register one per receive (which a per-receive `timeout` would).
+    // Sends go as the nodes' do (`send_now`), and one watchdog for a lost reply, moved every
+    // 1024 rounds, stands for the nodes' one armed timer (a per-receive `timeout` would
+    // register a timer each time): the floor pays for nothing the nodes skip.
     let watchdog = tokio::time::sleep(LOST_AFTER);
     tokio::pin!(watchdog);
     'rounds: for r in 0..warmup + rounds {
@@ -283,7 +275,7 @@ pub async fn ping_pong_tokio(n: usize, request_len: usize, reply_len: usize, rou
             watchdog.as_mut().reset(tokio::time::Instant::now() + LOST_AFTER);
         }
         for a in &addrs {
-            send_now(&client, &request, *a).await?;
+            crate::batch::send_now(&client, &request, *a).await?;
         }
         for _ in 0..n {
             tokio::select! {
