@@ -196,6 +196,7 @@ impl PartialFile {
             result
         });
         let result = job.await.unwrap_or_else(|e| {
+            let _ = fs::remove_file(&self.temp);
             Err(self.write_error(std::io::Error::other(format!("the commit task failed: {e}"))))
         });
         match result {
