@@ -223,9 +223,8 @@ impl BatchSocket {
             // Twice as many buffers as last time, at least two: every buffer asked for costs a
             // header to set up, and a few datagrams must not pay for 32.
             let slots = (2 * last).clamp(2, rx.slots);
-            let n = loop {
+            loop {
                 self.socket.readable().await?;
-                let mut drained = 0;
                 let r = self.socket.try_io(tokio::io::Interest::READABLE, || {
                     let n = linux::recv_mmsg(&self.socket, &mut rx.buf, slots, self.gso, &mut rx.got)?;
                     if n < slots {
@@ -233,20 +232,18 @@ impl BatchSocket {
                         // tokio clear the socket's readiness (unless an event came since it
                         // was read), so the next call waits at once instead of first paying
                         // for a receive that fails with EAGAIN.
-                        drained = n;
                         return Err(io::ErrorKind::WouldBlock.into());
                     }
-                    Ok(n)
+                    Ok(())
                 });
                 match r {
-                    Ok(n) => break n,
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock && drained > 0 => break drained,
+                    Ok(()) => return Ok(()),
+                    // What a drained receive took is in `rx`; an empty one waits again.
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock && !rx.got.is_empty() => return Ok(()),
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
                     Err(e) => return Err(e),
                 }
-            };
-            debug_assert!(n <= slots);
-            return Ok(());
+            }
         }
         // One datagram per call: one await, then whatever is already queued without waiting.
         let (len, from) = self.socket.recv_from(rx.slot_mut(0)).await?;
@@ -548,7 +545,7 @@ mod linux {
         for (hdr, name) in hdrs.iter().zip(&names).take(n) {
             // SAFETY: the kernel filled the first `n` headers and the names they point at.
             let (h, name) = unsafe { (hdr.assume_init_ref(), name.assume_init_ref()) };
-            let Some(from) = socket_addr(name) else {
+            let Some(from) = socket_addr(name, h.msg_hdr.msg_namelen) else {
                 return Err(io::Error::other("a datagram from a non-IP address"));
             };
             let len = (h.msg_len as usize).min(super::SLOT);
@@ -576,25 +573,14 @@ mod linux {
         None
     }
 
-    /// The IPv4 or IPv6 address the kernel wrote into `name`.
-    fn socket_addr(name: &libc::sockaddr_storage) -> Option<std::net::SocketAddr> {
-        use std::net::{SocketAddrV4, SocketAddrV6};
-        match libc::c_int::from(name.ss_family) {
-            libc::AF_INET => {
-                // SAFETY: the family says the storage holds a sockaddr_in, which it is large
-                // and aligned enough for.
-                let a = unsafe { &*(name as *const libc::sockaddr_storage).cast::<libc::sockaddr_in>() };
-                let ip = std::net::Ipv4Addr::from(u32::from_be(a.sin_addr.s_addr));
-                Some(SocketAddrV4::new(ip, u16::from_be(a.sin_port)).into())
-            }
-            libc::AF_INET6 => {
-                // SAFETY: as above, for sockaddr_in6.
-                let a = unsafe { &*(name as *const libc::sockaddr_storage).cast::<libc::sockaddr_in6>() };
-                let ip = std::net::Ipv6Addr::from(a.sin6_addr.s6_addr);
-                let port = u16::from_be(a.sin6_port);
-                Some(SocketAddrV6::new(ip, port, a.sin6_flowinfo, a.sin6_scope_id).into())
-            }
-            _ => None,
+    /// The IPv4 or IPv6 address the kernel wrote into `name` (`len` bytes), read by socket2.
+    fn socket_addr(name: &libc::sockaddr_storage, len: libc::socklen_t) -> Option<std::net::SocketAddr> {
+        let mut storage = socket2::SockAddrStorage::zeroed();
+        // SAFETY: `sockaddr_storage` is a sockaddr type of this platform (socket2's own
+        // example), and the kernel wrote `len` bytes of a socket address into `name`.
+        unsafe {
+            *storage.view_as::<libc::sockaddr_storage>() = *name;
+            socket2::SockAddr::new(storage, len).as_socket()
         }
     }
 

@@ -178,18 +178,16 @@ impl PartialFile {
         };
         let (temp, target) = (self.temp.clone(), self.target.clone());
         let job = tokio::task::spawn_blocking(move || {
+            let failed = |reason: String| NativeError::WriteFailed { path: target.clone(), reason };
+            // The file is closed (dropped) before the rename.
             let result = finish(writer)
-                .map_err(|e| NativeError::WriteFailed { path: target.clone(), reason: e.to_string() });
-            let result = result.and_then(|(file, digest)| {
-                file.sync_all()
-                    .map_err(|e| NativeError::WriteFailed { path: target.clone(), reason: e.to_string() })?;
-                drop(file);
-                fs::rename(&temp, &target).map_err(|e| NativeError::WriteFailed {
-                    path: target.clone(),
-                    reason: format!("cannot rename {} into place: {e}", temp.display()),
-                })?;
-                Ok(digest)
-            });
+                .and_then(|(file, digest)| file.sync_all().map(|()| digest))
+                .map_err(|e| failed(e.to_string()))
+                .and_then(|digest| {
+                    fs::rename(&temp, &target)
+                        .map_err(|e| failed(format!("cannot rename {} into place: {e}", temp.display())))?;
+                    Ok(digest)
+                });
             if result.is_err() {
                 let _ = fs::remove_file(&temp);
             }
@@ -199,14 +197,9 @@ impl PartialFile {
             let _ = fs::remove_file(&self.temp);
             Err(self.write_error(std::io::Error::other(format!("the commit task failed: {e}"))))
         });
-        match result {
-            Ok(digest) => {
-                self.digest = Some(digest);
-                self.committed = true;
-                Ok(())
-            }
-            Err(e) => Err(e),
-        }
+        self.digest = Some(result?);
+        self.committed = true;
+        Ok(())
     }
 
     /// Whether the file has been renamed into place.
