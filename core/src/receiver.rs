@@ -43,7 +43,7 @@ impl Default for ReceiverConfig {
             loss: 0.0,
             seed: 0,
             index: 0,
-            linger: Duration::from_secs(2),
+            linger: Duration::from_secs(5),
             idle_timeout: Some(Duration::from_secs(60)),
             reorder_window: 0,
         }

@@ -50,8 +50,10 @@ pub struct ServerArgs {
     /// and go-back-n clients.
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub window: u32,
-    /// Seconds to keep answering retransmitted FINs after the file is complete.
-    #[arg(long, value_name = "SECS", default_value = "2", value_parser = parse_secs)]
+    /// Seconds to keep answering retransmitted FINs after the file is complete (restarted by
+    /// each one); keep it several of the client's largest timeouts, or a lost answer can leave
+    /// a complete copy reported failed.
+    #[arg(long, value_name = "SECS", default_value = "5", value_parser = parse_secs)]
     pub linger: Duration,
     /// Give up (and delete the partial file) if the sender is silent this many seconds
     /// mid-transfer; 0 waits forever.

@@ -77,7 +77,9 @@ pub async fn windowed_server(
             loss,
             seed,
             index: i as u16,
-            linger: Duration::from_millis(300),
+            // Five of adaptive()'s largest timeouts: a shorter linger lets a lost FIN ACK
+            // leave a whole copy reported failed (core/tests/linger.rs).
+            linger: Duration::from_secs(1),
             idle_timeout: Some(Duration::from_secs(20)),
             reorder_window,
         },
