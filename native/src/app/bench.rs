@@ -66,7 +66,7 @@ mod netns {
         ) -> Result<(f64, BlastOutcome, BlastOutcome)> {
             match *self {}
         }
-        pub fn ping_pong_processes(&self, _: usize, _: usize, _: usize, _: u32) -> Result<f64> {
+        pub fn ping_pong_processes(&self, _: usize, _: usize, _: usize, _: u32, _: bool) -> Result<f64> {
             match *self {}
         }
         pub fn transfer(&self, _: &Path, _: &CellSpec) -> Result<ProcessCell> {
@@ -353,6 +353,9 @@ struct Reference {
     /// Mean round trip with the echoers laid out as the servers are: tokio tasks in this
     /// runtime on loopback, one process per receiver namespace on the namespaced network.
     rtt_nodes: Option<f64>,
+    /// Netns only: the same processes echoing from a tokio runtime with one armed timer, as
+    /// the servers run; what the runtime's wake-ups cost shows against `rtt_nodes`.
+    rtt_tokio_processes: Option<f64>,
     blast: blast::BlastOutcome,
     /// The same blast with the nodes' batched I/O (GSO/GRO, `recvmmsg`).
     blast_batched: Option<blast::BlastOutcome>,
@@ -533,6 +536,15 @@ async fn run_arq(args: BenchArgs) -> Result<()> {
             format!("{}/{}", r.blast.lost(), r.blast.per_receiver * r.n as u64),
             r.blast.rcvbuf
         );
+        if let Some(rtt) = r.rtt_tokio_processes {
+            println!(
+                "     {:<8}  the same ping-pong with the echo processes in the servers' runtime (tokio, one armed \
+                 timer): RTT {:.1} us, floor {:.3} s",
+                r.network,
+                rtt * 1e6,
+                floor(rtt)
+            );
+        }
         if let Some(bb) = &r.blast_batched {
             println!(
                 "     {:<8}  the same blast with the nodes' batched I/O (GSO trains of 64, recvmmsg + GRO): \
@@ -572,6 +584,7 @@ async fn run_arq(args: BenchArgs) -> Result<()> {
                 n,
                 rtt_threads,
                 rtt_nodes: Some(rtt_tokio),
+                rtt_tokio_processes: None,
                 blast: b,
                 blast_batched: Some(bb),
             };
@@ -585,12 +598,17 @@ async fn run_arq(args: BenchArgs) -> Result<()> {
             let (rtt_threads, b, bb) =
                 blocking(move || c.references(n, segments, datagram, header, rounds, buffer)).await?;
             let c = Arc::clone(c_ref);
-            let rtt_processes = blocking(move || c.ping_pong_processes(n, datagram, header, rounds)).await?;
+            let rtt_processes =
+                blocking(move || c.ping_pong_processes(n, datagram, header, rounds, false)).await?;
+            let c = Arc::clone(c_ref);
+            let rtt_tokio_processes =
+                blocking(move || c.ping_pong_processes(n, datagram, header, rounds, true)).await?;
             let r = Reference {
                 network: NETNS,
                 n,
                 rtt_threads,
                 rtt_nodes: Some(rtt_processes),
+                rtt_tokio_processes: Some(rtt_tokio_processes),
                 blast: b,
                 blast_batched: Some(bb),
             };
@@ -852,12 +870,21 @@ fn print_targets(cells: &[ArqCell], refs: &[Reference], segments: u64, netns: bo
                 } else {
                     "process-per-receiver (p2mp echo)"
                 };
+                // The runtime-matched floor says what the transfer adds to tokio's own round trip.
+                let runtime = r.rtt_tokio_processes.map_or(String::new(), |rtt| {
+                    let f = rtt * (segments + 1) as f64;
+                    format!(
+                        "; {:.2}x the same processes in tokio, {f:.3} s: {}",
+                        secs(c) / f,
+                        verdict(secs(c) <= 1.3 * f)
+                    )
+                });
                 match r.rtt_nodes {
                     Some(rtt) => {
                         let floor_nodes = rtt * (segments + 1) as f64;
                         println!(
                             "  [{net}] stop-and-wait p=0 n={} vs ping-pong floor: {:.3} s = {:.2}x the \
-                             {nodes} floor {:.3} s: {}; {thr} (target <= 1.3x)",
+                             {nodes} floor {:.3} s: {}; {thr}{runtime} (target <= 1.3x)",
                             r.n,
                             secs(c),
                             secs(c) / floor_nodes,

@@ -55,16 +55,31 @@ pub struct EchoArgs {
     /// Bytes per reply.
     #[arg(long, default_value_t = 8)]
     pub reply_len: usize,
+    /// Echo from a current-thread tokio runtime with one armed timer, as a server runs,
+    /// instead of a blocking socket.
+    #[arg(long)]
+    pub tokio: bool,
 }
 
 fn echo(args: &EchoArgs) -> ExitCode {
-    let sock = std::net::UdpSocket::bind(args.bind)
-        .and_then(|s| s.set_read_timeout(Some(std::time::Duration::from_secs(30))).map(|()| s));
-    match sock {
-        Ok(sock) => {
+    const SILENCE: std::time::Duration = std::time::Duration::from_secs(30);
+    let sock =
+        std::net::UdpSocket::bind(args.bind).and_then(|s| s.set_read_timeout(Some(SILENCE)).map(|()| s));
+    let served = sock.and_then(|sock| {
+        if !args.tokio {
             crate::blast::echo(&sock, args.reply_len);
-            ExitCode::SUCCESS
+            return Ok(());
         }
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        rt.block_on(async {
+            sock.set_nonblocking(true)?;
+            let sock = tokio::net::UdpSocket::from_std(sock)?;
+            crate::blast::echo_tokio(&sock, args.reply_len, Some(SILENCE)).await;
+            Ok(())
+        })
+    });
+    match served {
+        Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("p2mp echo: error: cannot listen on {}: {e}", args.bind);
             ExitCode::from(2)

@@ -261,8 +261,16 @@ impl Ctx {
     }
 
     /// The ping-pong round trip as the nodes run: one `p2mp echo` process per receiver
-    /// namespace (the servers' layout), the requests from this process in the sender namespace.
-    pub fn ping_pong_processes(&self, n: usize, datagram: usize, header: usize, rounds: u32) -> Result<f64> {
+    /// namespace (the servers' layout), blocking or (`tokio`) in the servers' runtime, the
+    /// requests from this process in the sender namespace.
+    pub fn ping_pong_processes(
+        &self,
+        n: usize,
+        datagram: usize,
+        header: usize,
+        rounds: u32,
+        tokio: bool,
+    ) -> Result<f64> {
         let exe = std::env::current_exe().map_err(|e| io_err("cannot find the p2mp binary", e))?;
         let mut echoers = Children(Vec::with_capacity(n));
         let mut addrs = Vec::with_capacity(n);
@@ -270,6 +278,9 @@ impl Ctx {
             let addr = SocketAddr::from((self.net.receiver_ip(i), PORT));
             let mut cmd = self.net.command(self.net.receiver_ns(i), &exe);
             cmd.args(["echo", "--bind", &addr.to_string(), "--reply-len", &header.to_string()]);
+            if tokio {
+                cmd.arg("--tokio");
+            }
             let log = self.dir.join(format!("echo-{}.log", i + 1));
             echoers.0.push(spawn(cmd, &log, "p2mp echo")?);
             if let Some(child) = echoers.0.last_mut() {
