@@ -71,6 +71,9 @@ const SLOT: usize = 1 << 16;
 
 /// Most receive buffers filled by one `recvmmsg` (quinn-udp's batch on Linux).
 const MAX_SLOTS: usize = 32;
+/// Datagrams of one sender found queued together that switch receives to batches.
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+const BURST: usize = 3;
 
 /// Bytes at most in one GSO send (a UDP payload is at most 65507 bytes).
 const MAX_GSO_BYTES: usize = 65_000;
@@ -213,7 +216,8 @@ impl BatchSocket {
     }
 
     /// Waits for datagrams and takes every one already queued (up to the batch's capacity) into
-    /// `rx`, replacing what it held.
+    /// `rx`, replacing what it held. One datagram per system call until three of one sender's
+    /// are found queued together; batched from then on.
     pub async fn recv(&self, rx: &mut RxBatch) -> io::Result<()> {
         #[cfg(target_os = "linux")]
         let last = rx.got.len();
@@ -259,12 +263,14 @@ impl BatchSocket {
         }
         #[cfg(target_os = "linux")]
         if self.state.is_some()
-            && rx.got.iter().enumerate().any(|(i, a)| rx.got[..i].iter().any(|b| b.from == a.from))
+            && rx.got.iter().any(|a| rx.got.iter().filter(|b| b.from == a.from).count() >= BURST)
         {
-            // Two datagrams of one sender queued together: it sends in bursts (a window),
+            // BURST datagrams of one sender queued together: it sends in bursts (a window),
             // which GRO would have joined into one buffer. Batched receives, and GRO, from now
             // on. Single datagrams from several senders (stop-and-wait's ACKs) gain nothing
-            // from either: a `recvfrom` costs less than a `recvmmsg` slot.
+            // from either: a `recvfrom` costs less than a `recvmmsg` slot. Nor does a pair: a
+            // retransmission behind its original, or the two ACKs it draws, which a
+            // stop-and-wait node sees after each spurious timeout.
             if self.gso {
                 linux::set_gro(&self.socket, true);
             }
@@ -693,7 +699,8 @@ mod tests {
 
     /// Receives switch to batches (and GRO) when one sender's datagrams queue up together, which
     /// GRO would join; single datagrams from several senders at once (stop-and-wait's ACKs from
-    /// n receivers) keep the cheaper one-datagram calls.
+    /// n receivers), and a pair from one (a retransmission behind its original), keep the
+    /// cheaper one-datagram calls.
     #[tokio::test]
     async fn only_a_burst_from_one_sender_switches_receives_to_batches() {
         for mode in [IoMode::Auto, IoMode::NoGso, IoMode::Plain] {
@@ -709,11 +716,18 @@ mod tests {
                 take(&rx, &mut rxb, senders.len()).await;
                 assert!(!rx.batched_receive(), "{mode:?}: one datagram from each of three senders");
             }
-            senders[1].send_to(&[9; 8], dest).unwrap();
-            senders[1].send_to(&[10; 8], dest).unwrap();
-            take(&rx, &mut rxb, 2).await;
+            for round in 0..5u8 {
+                senders[1].send_to(&[round; 8], dest).unwrap();
+                senders[1].send_to(&[round; 8], dest).unwrap();
+                take(&rx, &mut rxb, 2).await;
+                assert!(!rx.batched_receive(), "{mode:?}: a pair from one sender");
+            }
+            for k in 0..BURST {
+                senders[1].send_to(&[k as u8; 8], dest).unwrap();
+            }
+            take(&rx, &mut rxb, BURST).await;
             let batching = cfg!(target_os = "linux") && mode != IoMode::Plain;
-            assert_eq!(rx.batched_receive(), batching, "{mode:?}: two datagrams from one sender");
+            assert_eq!(rx.batched_receive(), batching, "{mode:?}: {BURST} datagrams from one sender");
         }
     }
 
