@@ -74,7 +74,7 @@ fn echo(args: &EchoArgs) -> ExitCode {
         rt.block_on(async {
             sock.set_nonblocking(true)?;
             let sock = tokio::net::UdpSocket::from_std(sock)?;
-            crate::blast::echo_tokio(&sock, args.reply_len, Some(SILENCE)).await;
+            crate::blast::echo_tokio(&sock, args.reply_len, SILENCE).await;
             Ok(())
         })
     });
