@@ -1,6 +1,8 @@
 //! `p2mp bench --arq` end to end on a small file: one cell per mode, the references and the
 //! target lines print, and every transfer verified its copies (a mismatch makes the command fail).
 
+mod common;
+
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -46,4 +48,5 @@ fn arq_bench_prints_one_verified_row_per_mode() {
     assert_eq!(reference.len(), 1, "one reference row for n = 2 expected:\n{out}");
     assert!(out.contains("Targets of issue 7"), "{out}");
     assert!(out.contains("not measured (p = 0, n = 3 not in the grid)"), "{out}");
+    common::assert_floor_pairs(&out, "loopback", 2, "same-runtime (tokio tasks)");
 }

@@ -4,6 +4,8 @@
 //! Skips (passes, with a message on stderr) where namespaces cannot be made.
 #![cfg(target_os = "linux")]
 
+mod common;
+
 use p2mp_native::netns::TestNet;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -70,4 +72,17 @@ fn netns_bench_prints_one_verified_row_per_mode() {
     let rtt_node: f64 = cols[3].parse().unwrap_or_else(|_| panic!("no process ping-pong round trip:\n{out}"));
     assert!(rtt_node > 0.0, "{out}");
     assert!(out.contains("[netns] selective repeat p=0.05 vs p=0"), "{out}");
+    // The same echo processes in tokio, as the servers run: a round trip of their own.
+    let tokio_line = out
+        .lines()
+        .find(|l| l.contains("the echo processes in the servers' runtime"))
+        .unwrap_or_else(|| panic!("no tokio echo reference:\n{out}"));
+    let rtt: f64 = tokio_line
+        .split("RTT ")
+        .nth(1)
+        .and_then(|s| s.split_whitespace().next())
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no tokio echo round trip:\n{out}"));
+    assert!(rtt > 0.0, "{out}");
+    common::assert_floor_pairs(&out, "netns", 2, "process-per-receiver (p2mp echo)");
 }

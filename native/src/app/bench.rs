@@ -131,6 +131,11 @@ pub struct BenchArgs {
     /// network: Linux, root, one process per node, and uftp/uftpd where installed), or both.
     #[arg(long, value_enum, default_value_t = Network::Loopback)]
     pub network: Network,
+    /// `--arq`: after the grid, this many (floor, transfer) pairs of stop-and-wait at p = 0 per
+    /// network and n, run back to back; the stop-and-wait verdict takes the median ratio
+    /// (0: only the grid's single transfer against the floor measured before the grid).
+    #[arg(long, value_name = "K", default_value_t = 5)]
+    pub pairs: usize,
 }
 
 /// The networks `p2mp bench --arq` measures on.
@@ -729,11 +734,83 @@ async fn run_arq(args: BenchArgs) -> Result<()> {
         }
     }
 
-    print_targets(&cells, &refs, segments, ctx.is_some(), uftp);
+    // Stop-and-wait against its floor, each transfer right after its own floor: the machine
+    // drifts over seconds, and the grid's transfer ran long after the floor it is compared
+    // with. Same floors as the references' "node" column.
+    let mut pairs = Vec::new();
+    if args.pairs > 0 && modes.contains(&Mode::StopAndWait) {
+        println!();
+        println!(
+            "Stop-and-wait p=0 against its floor, {} pairs back to back (floor, then transfer) per network and n:",
+            args.pairs
+        );
+        let networks: Vec<&'static str> =
+            [(on_loopback, LOOPBACK), (ctx.is_some(), NETNS)].iter().filter(|x| x.0).map(|x| x.1).collect();
+        for network in networks {
+            for &n in &ns {
+                let spec = CellSpec {
+                    mode: Mode::StopAndWait,
+                    loss: 0.0,
+                    n,
+                    seed: 1000 + n as u64,
+                    mss: args.mss,
+                    wire,
+                    policy,
+                };
+                let mut pair = FloorPairs { network, n, ratios: Vec::with_capacity(args.pairs) };
+                for _ in 0..args.pairs {
+                    let (rtt, secs) = match (&ctx, network) {
+                        (Some(c), NETNS) => {
+                            let c1 = Arc::clone(c);
+                            let rtt =
+                                blocking(move || c1.ping_pong_processes(n, datagram, header, rounds, false))
+                                    .await?;
+                            let (c, input, spec) = (Arc::clone(c), input.clone(), spec.clone());
+                            (rtt, blocking(move || c.transfer(&input, &spec)).await?.secs)
+                        }
+                        _ => {
+                            let rtt = blast::ping_pong_tokio(n, datagram, header, rounds)
+                                .await
+                                .map_err(NativeError::Network)?;
+                            let cell = loopback_cell(&spec, &base, &input, dir.path(), args.size).await?;
+                            (rtt, cell.secs.unwrap_or(f64::INFINITY))
+                        }
+                    };
+                    pair.ratios.push(secs / (rtt * (segments + 1) as f64));
+                }
+                println!("  {}", pair.render());
+                pairs.push(pair);
+            }
+        }
+    }
+
+    print_targets(&cells, &refs, &pairs, segments, ctx.is_some(), uftp);
     Ok(())
 }
 
-/// One in-process loopback transfer of the grid.
+/// Stop-and-wait's ratios to its floor, measured in pairs back to back.
+#[derive(Clone, Debug)]
+struct FloorPairs {
+    network: &'static str,
+    n: usize,
+    /// Transfer time / floor, one per pair, in the order run.
+    ratios: Vec<f64>,
+}
+
+impl FloorPairs {
+    /// The median ratio (the lower middle one of an even count).
+    fn median(&self) -> f64 {
+        let mut r = self.ratios.clone();
+        r.sort_by(f64::total_cmp);
+        r.get(r.len().saturating_sub(1) / 2).copied().unwrap_or(f64::INFINITY)
+    }
+
+    fn render(&self) -> String {
+        let all: Vec<String> = self.ratios.iter().map(|r| format!("{r:.2}")).collect();
+        format!("[{}] n={}: {} -> median {:.2}x", self.network, self.n, all.join(" "), self.median())
+    }
+}
+
 /// The cell of a transfer run as processes on the namespaced network.
 fn process_cell(
     mode: &'static str,
@@ -757,6 +834,7 @@ fn process_cell(
     }
 }
 
+/// One in-process loopback transfer of the grid.
 async fn loopback_cell(
     spec: &CellSpec,
     base: &SenderConfig,
@@ -789,7 +867,14 @@ async fn loopback_cell(
 }
 
 /// Prints the target ratios of issue 7 that this run can compute, per network.
-fn print_targets(cells: &[ArqCell], refs: &[Reference], segments: u64, netns: bool, uftp: bool) {
+fn print_targets(
+    cells: &[ArqCell],
+    refs: &[Reference],
+    pairs: &[FloorPairs],
+    segments: u64,
+    netns: bool,
+    uftp: bool,
+) {
     let find = |net: &str, mode: &str, loss: f64, n: usize| {
         cells.iter().find(|c| c.network == net && c.mode == mode && c.loss == loss && c.n == n)
     };
@@ -902,6 +987,23 @@ fn print_targets(cells: &[ArqCell], refs: &[Reference], segments: u64, netns: bo
         }
         if !any {
             println!("  [{net}] stop-and-wait vs ping-pong floor: not measured (p = 0 not in the grid)");
+        }
+        for p in pairs.iter().filter(|p| p.network == net) {
+            let (lo, hi) =
+                p.ratios.iter().fold((f64::INFINITY, 0.0f64), |(lo, hi), &r| (lo.min(r), hi.max(r)));
+            let floor = if net == LOOPBACK {
+                "same-runtime (tokio tasks)"
+            } else {
+                "process-per-receiver (p2mp echo)"
+            };
+            println!(
+                "  [{net}] stop-and-wait p=0 n={} vs its {floor} floor, {} pairs back to back: median {:.2}x \
+                 (range {lo:.2}-{hi:.2}): {} (target <= 1.3x)",
+                p.n,
+                p.ratios.len(),
+                p.median(),
+                verdict(p.median() <= 1.3)
+            );
         }
     }
     // 4. SR n = 3 on the namespaced network beats uftp in wall time (whole command), by unicast

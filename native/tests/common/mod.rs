@@ -97,3 +97,25 @@ pub fn partial_files(dir: &Path) -> Vec<String> {
         .filter(|n| n.contains("p2mp-partial"))
         .collect()
 }
+
+/// Checks `p2mp bench --arq`'s stop-and-wait pairs on `net` for `n` receivers: five ratios of a
+/// transfer to the `floor` measured just before it, and the verdict taken from their median.
+pub fn assert_floor_pairs(out: &str, net: &str, n: usize, floor: &str) {
+    let tag = format!("[{net}] n={n}: ");
+    let line = out
+        .lines()
+        .map(str::trim_start)
+        .find(|l| l.starts_with(&tag))
+        .unwrap_or_else(|| panic!("no {net} pairs for n = {n}:\n{out}"));
+    let list = line[tag.len()..].split(" ->").next().unwrap_or("");
+    let mut ratios: Vec<f64> =
+        list.split_whitespace().map(|r| r.parse().unwrap_or_else(|_| panic!("ratio {r}:\n{out}"))).collect();
+    assert_eq!(ratios.len(), 5, "{out}");
+    assert!(ratios.iter().all(|r| r.is_finite() && *r > 0.0), "{out}");
+    ratios.sort_by(f64::total_cmp);
+    let verdict = format!(
+        "[{net}] stop-and-wait p=0 n={n} vs its {floor} floor, 5 pairs back to back: median {:.2}x",
+        ratios[2]
+    );
+    assert!(out.contains(&verdict), "{verdict}\n{out}");
+}
