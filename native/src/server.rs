@@ -225,7 +225,10 @@ impl Server {
                 ReceiverOutput::Started { peer: p } => *peer = Some(p),
                 ReceiverOutput::Data(data) => {
                     self.output.append(&data)?;
-                    self.received.fetch_add(data.len() as u64, Ordering::Relaxed);
+                    // This loop is the only writer: a plain store, not a locked add, which
+                    // would wait for the payload copy just made to drain from the store buffer.
+                    let total = self.received.load(Ordering::Relaxed) + data.len() as u64;
+                    self.received.store(total, Ordering::Relaxed);
                     self.receiver.recycle(data);
                 }
                 ReceiverOutput::Finished { .. } => self.output.commit().await?,
