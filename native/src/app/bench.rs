@@ -669,7 +669,7 @@ async fn run_arq(args: BenchArgs) -> Result<()> {
     let mut cells = Vec::new();
     let networks: Vec<&'static str> =
         [(on_loopback, LOOPBACK), (ctx.is_some(), NETNS)].iter().filter(|x| x.0).map(|x| x.1).collect();
-    for network in networks {
+    for &network in &networks {
         for mode in modes {
             for &loss in &args.losses {
                 for &n in &ns {
@@ -744,9 +744,7 @@ async fn run_arq(args: BenchArgs) -> Result<()> {
             "Stop-and-wait p=0 against its floor, {} pairs back to back (floor, then transfer) per network and n:",
             args.pairs
         );
-        let networks: Vec<&'static str> =
-            [(on_loopback, LOOPBACK), (ctx.is_some(), NETNS)].iter().filter(|x| x.0).map(|x| x.1).collect();
-        for network in networks {
+        for &network in &networks {
             for &n in &ns {
                 let spec = CellSpec {
                     mode: Mode::StopAndWait,
@@ -806,8 +804,8 @@ impl FloorPairs {
     }
 
     fn render(&self) -> String {
-        let all: Vec<String> = self.ratios.iter().map(|r| format!("{r:.2}")).collect();
-        format!("[{}] n={}: {} -> median {:.2}x", self.network, self.n, all.join(" "), self.median())
+        let all: Vec<String> = self.ratios.iter().map(|r| format!("{r:.3}")).collect();
+        format!("[{}] n={}: {} -> median {:.3}x", self.network, self.n, all.join(" "), self.median())
     }
 }
 
@@ -997,8 +995,8 @@ fn print_targets(
                 "process-per-receiver (p2mp echo)"
             };
             println!(
-                "  [{net}] stop-and-wait p=0 n={} vs its {floor} floor, {} pairs back to back: median {:.2}x \
-                 (range {lo:.2}-{hi:.2}): {} (target <= 1.3x)",
+                "  [{net}] stop-and-wait p=0 n={} vs its {floor} floor, {} pairs back to back: median {:.3}x \
+                 (range {lo:.3}-{hi:.3}): {} (target <= 1.3x)",
                 p.n,
                 p.ratios.len(),
                 p.median(),

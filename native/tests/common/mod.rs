@@ -114,7 +114,7 @@ pub fn assert_floor_pairs(out: &str, net: &str, n: usize, floor: &str) {
     assert!(ratios.iter().all(|r| r.is_finite() && *r > 0.0), "{out}");
     ratios.sort_by(f64::total_cmp);
     let verdict = format!(
-        "[{net}] stop-and-wait p=0 n={n} vs its {floor} floor, 5 pairs back to back: median {:.2}x",
+        "[{net}] stop-and-wait p=0 n={n} vs its {floor} floor, 5 pairs back to back: median {:.3}x",
         ratios[2]
     );
     assert!(out.contains(&verdict), "{verdict}\n{out}");
