@@ -4,7 +4,7 @@
 //! - **Linux** ([`IoMode::Auto`], the default): sends go through quinn-udp with UDP GSO (one
 //!   `sendmsg` carries up to 64 equal-size datagrams to one destination, which the kernel splits;
 //!   on loopback it is not even split when the receiver has GRO on). Receives take one datagram
-//!   per `recvfrom` (as [`IoMode::Plain`] does) until two datagrams of one sender are found
+//!   per `recvfrom` (as [`IoMode::Plain`] does) until three datagrams of one sender are found
 //!   queued together, the sign of a sender that bursts (a window); from then on they are this
 //!   module's own `recvmmsg` (up to 32 buffers per call, twice as many as the last call filled)
 //!   with UDP GRO (one buffer may hold many datagrams of one sender, cut at the segment size its
@@ -152,7 +152,7 @@ impl BatchSocket {
     }
 
     /// Whether receives are batched (and have GRO in [`IoMode::Auto`]) by now: they switch for
-    /// good once two datagrams of one sender were queued together. Always `false` for
+    /// good once three datagrams of one sender were queued together. Always `false` for
     /// [`IoMode::Plain`].
     pub fn batched_receive(&self) -> bool {
         #[cfg(target_os = "linux")]

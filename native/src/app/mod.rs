@@ -81,7 +81,7 @@ fn echo(args: &EchoArgs) -> ExitCode {
     match served {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("p2mp echo: error: cannot listen on {}: {e}", args.bind);
+            eprintln!("p2mp echo: error: cannot echo on {}: {e}", args.bind);
             ExitCode::from(2)
         }
     }
