@@ -602,7 +602,7 @@ mod linux {
 
     fn set(fd: libc::c_int, level: libc::c_int, name: libc::c_int, value: libc::c_int) {
         // SAFETY: `value` is a valid int for the call's duration. Best effort: an option the
-        // kernel does not know leaves the socket as quinn-udp configured it.
+        // kernel does not know leaves the socket as it was.
         let _ = unsafe {
             libc::setsockopt(
                 fd,

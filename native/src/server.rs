@@ -225,10 +225,10 @@ impl Server {
                 ReceiverOutput::Started { peer: p } => *peer = Some(p),
                 ReceiverOutput::Data(data) => {
                     self.output.append(&data)?;
-                    // This loop is the only writer: a plain store, not a locked add, which
-                    // would wait for the payload copy just made to drain from the store buffer.
-                    let total = self.received.load(Ordering::Relaxed) + data.len() as u64;
-                    self.received.store(total, Ordering::Relaxed);
+                    // The output's own count, published with a plain store (this loop is the
+                    // only writer), not a locked add, which would wait for the payload copy
+                    // just made to drain from the store buffer.
+                    self.received.store(self.output.bytes(), Ordering::Relaxed);
                     self.receiver.recycle(data);
                 }
                 ReceiverOutput::Finished { .. } => self.output.commit().await?,
