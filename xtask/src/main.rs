@@ -1,8 +1,8 @@
 //! Project tasks, run as `cargo xtask <task>` (an alias in `.cargo/config.toml`).
 //!
 //! - `cargo xtask test [--no-browser]`: the full check CI runs. Installs what is missing (the
-//!   wasm target, Trunk, the wasm-bindgen CLI, and unless `--no-browser` Chromium with its
-//!   driver), then runs fmt, clippy (host, and the web crate for wasm), the tests, the core's
+//!   wasm target, Trunk, the wasm-bindgen CLI, uftp for the namespaced bench, and unless
+//!   `--no-browser` Chromium with its driver), then runs fmt, clippy (host, and the web crate for wasm), the tests, the core's
 //!   wasm build, the web app's release build and the browser tests (`p2mp-e2e`, headless
 //!   Chromium against that build), stopping at the first failure.
 //! - `cargo xtask web`: installs the web tools if missing and builds the web app into `dist/`.
@@ -27,6 +27,8 @@ const WASM_TARGET: &str = "wasm32-unknown-unknown";
 const WINDOWS_TARGET: &str = "x86_64-pc-windows-gnu";
 /// Debian packages for the browser tests.
 const BROWSER_PACKAGES: [&str; 2] = ["chromium", "chromium-driver"];
+/// Debian package of the peer the namespaced bench measures against (`uftp` and `uftpd`).
+const UFTP_PACKAGE: &str = "uftp";
 
 const USAGE: &str = "\
 usage: cargo xtask <task> [options]
@@ -197,12 +199,7 @@ fn install(r: &mut Runner, browser: bool) -> Result {
     ensure_cargo_tool(r, "trunk", "trunk", TRUNK_VERSION, &["--locked"])?;
     // Not --locked: the CLI's own lockfile can need a newer rustc than ours.
     ensure_cargo_tool(r, "wasm-bindgen", "wasm-bindgen-cli", &bindgen, &[])?;
-    if browser {
-        ensure_browser(r)?;
-    } else {
-        println!("    chromium: skipped (--no-browser)");
-    }
-    Ok(())
+    ensure_packages(r, browser)
 }
 
 /// rustfmt and clippy come with rustup's default profile, but not with the minimal one.
@@ -275,27 +272,55 @@ fn ensure_cargo_tool(r: &mut Runner, bin: &str, krate: &str, version: &str, extr
     r.run("cargo", &args)
 }
 
-/// Chromium and chromedriver for the browser tests: apt-get as root, else a warning.
-fn ensure_browser(r: &mut Runner) -> Result {
-    let has_browser = r.quiet_ok("chromium", &["--version"]);
-    let has_driver = r.quiet_ok("chromedriver", &["--version"]);
-    if has_browser && has_driver {
+/// Debian packages: Chromium and chromedriver for the browser tests (unless `--no-browser`),
+/// and uftp, which the namespaced bench and its test run beside selective repeat. Installed
+/// together with apt-get as root; elsewhere a missing browser fails (its tests must run) and
+/// a missing uftp is a warning (the bench measures it only where installed).
+fn ensure_packages(r: &mut Runner, browser: bool) -> Result {
+    let mut missing: Vec<&str> = Vec::new();
+    if !browser {
+        println!("    chromium: skipped (--no-browser)");
+    } else if r.quiet_ok("chromium", &["--version"]) && r.quiet_ok("chromedriver", &["--version"]) {
         println!("    chromium, chromedriver: present");
+    } else {
+        missing.extend_from_slice(&BROWSER_PACKAGES);
+    }
+    if r.on_path("uftp") && r.on_path("uftpd") {
+        println!("    uftp, uftpd: present");
+    } else {
+        missing.push(UFTP_PACKAGE);
+    }
+    if missing.is_empty() {
         return Ok(());
     }
     let root = r.output("id", &["-u"]).is_ok_and(|uid| uid.trim() == "0");
     if !root || !r.quiet_ok("apt-get", &["--version"]) {
-        return fail(format!(
-            "chromium/chromedriver missing and this is not root with apt-get: install {} yourself, \
-             or pass --no-browser to skip the browser tests",
-            BROWSER_PACKAGES.join(" ")
-        ));
+        if missing.contains(&BROWSER_PACKAGES[0]) {
+            return fail(format!(
+                "chromium/chromedriver missing and this is not root with apt-get: install {} yourself, \
+                 or pass --no-browser to skip the browser tests",
+                BROWSER_PACKAGES.join(" ")
+            ));
+        }
+        println!("    uftp: missing and this is not root with apt-get; the bench's uftp rows and their test are skipped");
+        return Ok(());
     }
-    println!("    chromium/chromedriver: missing, installing with apt-get");
+    println!("    {}: missing, installing with apt-get", missing.join(", "));
     r.run_env("apt-get", &["update", "-q"], &[("DEBIAN_FRONTEND", "noninteractive")])?;
     let mut args = vec!["install", "-y", "-q", "--no-install-recommends"];
-    args.extend_from_slice(&BROWSER_PACKAGES);
+    args.extend_from_slice(&missing);
     r.run_env("apt-get", &args, &[("DEBIAN_FRONTEND", "noninteractive")])
+}
+
+#[cfg(unix)]
+fn executable(m: &fs::Metadata) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    m.permissions().mode() & 0o111 != 0
+}
+
+#[cfg(not(unix))]
+fn executable(_: &fs::Metadata) -> bool {
+    true
 }
 
 /// Runs commands from the repository root, with cargo's bin directory on PATH, and times steps.
@@ -386,6 +411,13 @@ impl Runner {
             return fail(format!("`{program} {}` exited with {}", args.join(" "), out.status));
         }
         Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+
+    /// Whether `program` is an executable file in a directory of the runner's PATH (for tools
+    /// with no harmless option to run, like uftp, which would start a transfer).
+    fn on_path(&self, program: &str) -> bool {
+        env::split_paths(&self.path)
+            .any(|dir| fs::metadata(dir.join(program)).is_ok_and(|m| m.is_file() && executable(&m)))
     }
 
     /// Whether a command runs and succeeds (output discarded).
