@@ -129,6 +129,62 @@ struct Peer {
     /// Selective repeat: the oldest unacknowledged segment, already resent, and how many
     /// repeated ACKs of later segments have answered it (see [`WindowSender::on_repeat`]).
     repeats: Option<(u64, u8)>,
+    /// Selective repeat: `(segment, order)` of each transmission, in send order, while it may
+    /// still be counted by later ACKs; stale entries go when a scan meets them. An ACK then
+    /// visits what was sent before it and is still outstanding, not the whole window.
+    sent: VecDeque<(u64, u64)>,
+}
+
+impl Peer {
+    /// Records a selective-repeat transmission of `k` (`base` is the window's first segment).
+    fn note_sent(&mut self, k: u64, order: u64, base: u64) {
+        self.sent.push_back((k, order));
+        // A receiver that acknowledges nothing sent after a hole leaves entries no scan
+        // reaches: keep them to what can still be counted.
+        if self.sent.len() > 2 * self.slots.len() + 64 {
+            let slots = &self.slots;
+            self.sent.retain(|&(k, order)| countable(slots, base, k, order));
+        }
+    }
+
+    /// Counts an ACK of a segment whose latest transmission was `order`, `k` being that
+    /// segment, against every segment below `k` sent before it and still outstanding; those
+    /// that reach [`FAST_RETRANSMIT_AFTER`] are marked resent and pushed to `fast`.
+    fn count_later_ack(&mut self, base: u64, k: u64, order: u64, fast: &mut Vec<u64>) {
+        let mut kept = 0;
+        let mut read = 0;
+        while let Some(&(j, o)) = self.sent.get(read) {
+            if o >= order {
+                break;
+            }
+            read += 1;
+            if !countable(&self.slots, base, j, o) {
+                continue;
+            }
+            if j < k {
+                if let Some(s) = self.slots.get_mut((j - base) as usize) {
+                    s.later_acks += 1;
+                    if s.later_acks == FAST_RETRANSMIT_AFTER {
+                        s.retransmitted = true;
+                        s.deadline = None;
+                        fast.push(j);
+                        continue;
+                    }
+                }
+            }
+            self.sent[kept] = (j, o);
+            kept += 1;
+        }
+        self.sent.drain(kept..read);
+    }
+}
+
+/// Whether segment `k`'s transmission `order` is still outstanding and may be counted by a
+/// later ACK: its latest copy, sent, not acknowledged, not already being resent.
+fn countable(slots: &VecDeque<Slot>, base: u64, k: u64, order: u64) -> bool {
+    k.checked_sub(base).and_then(|j| slots.get(j as usize)).is_some_and(|s| {
+        s.order == order && !s.acked && s.sent_at.is_some() && s.later_acks < FAST_RETRANSMIT_AFTER
+    })
 }
 
 /// Go-back-n or selective-repeat sender to n receivers. Same driver contract as
@@ -254,6 +310,7 @@ impl WindowSender {
                 probed: false,
                 last_advance: None,
                 repeats: None,
+                sent: VecDeque::new(),
             })
             .collect();
         let cc = Controller::new(cfg.congestion, window, receivers.len(), now);
@@ -471,6 +528,9 @@ impl WindowSender {
                         slot.later_acks = 0;
                         slot.order = p.sends;
                         p.sends += 1;
+                        if matches!(self.mode, Mode::SelectiveRepeat { .. }) {
+                            p.note_sent(k, p.sends - 1, self.base);
+                        }
                     }
                     Mode::GoBackN { .. } => {
                         if p.deadline.is_none() {
@@ -574,6 +634,9 @@ impl WindowSender {
                     slot.later_acks = 0;
                     slot.order = p.sends;
                     p.sends += 1;
+                    if matches!(self.mode, Mode::SelectiveRepeat { .. }) {
+                        p.note_sent(k, p.sends - 1, self.base);
+                    }
                 }
             }
             if retx {
@@ -874,23 +937,10 @@ impl WindowSender {
                     _ => None,
                 };
                 if matches!(self.mode, Mode::SelectiveRepeat { .. }) {
-                    let upto = (k - base) as usize;
                     let order = slot.order;
-                    for (j, s) in p.slots.iter_mut().take(upto).enumerate() {
-                        if s.acked
-                            || s.sent_at.is_none()
-                            || s.order > order
-                            || s.later_acks >= FAST_RETRANSMIT_AFTER
-                        {
-                            continue;
-                        }
-                        s.later_acks += 1;
-                        if s.later_acks == FAST_RETRANSMIT_AFTER {
-                            s.retransmitted = true;
-                            s.deadline = None;
-                            fast.push(base + j as u64);
-                        }
-                    }
+                    p.count_later_ack(base, k, order, &mut fast);
+                    // Resent in segment order, as a scan of the window would find them.
+                    fast.sort_unstable();
                 }
                 sample
             }
