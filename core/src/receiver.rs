@@ -261,8 +261,16 @@ impl Receiver {
         self.event(now, EventKind::Arrive { packet: packet.kind(), bytes: data.len() as u32 }, seg, tx);
         if self.phase == Phase::Idle {
             // Only the start of a file opens a transfer: a stray or forged segment from the
-            // middle of one must not make this receiver ignore the real sender.
-            if !matches!(packet, Packet::Data { seq: 0, .. } | Packet::Fin { .. }) {
+            // middle of one must not make this receiver ignore the real sender. A buffering
+            // receiver takes the start as its first window: with segment 0 lost, it holds and
+            // acknowledges what follows, and the sender resends 0 a round trip later instead
+            // of after its initial timeout (1 s by default), which stalls every receiver.
+            let opens = match packet {
+                Packet::Data { seq, .. } => u64::from(seq) <= self.reorder,
+                Packet::Fin { .. } => true,
+                Packet::Ack { .. } => false,
+            };
+            if !opens {
                 self.stats.unexpected += 1;
                 self.event(now, EventKind::Reject { reason: RejectReason::Unexpected }, seg, tx);
                 return;
@@ -592,5 +600,47 @@ mod tests {
         assert!(r.poll_transmit(Instant::ZERO, &mut buf).is_some());
         assert_eq!(Dialect::Binary.parse(&buf), Ok(Packet::Ack { seq: 0 }));
         assert!(r.poll_transmit(Instant::ZERO, &mut buf).is_none());
+    }
+
+    #[test]
+    fn a_buffering_receiver_opens_on_a_segment_within_its_first_window_only() {
+        let data = |seq: u32| {
+            let mut d = Vec::new();
+            Dialect::Binary.emit(&Packet::Data { seq, payload: b"x" }, &mut d).unwrap();
+            d
+        };
+        let mut buf = Vec::new();
+        // A stray from the middle of a file opens nothing, buffering or not.
+        for window in [0, 8] {
+            let mut r = Receiver::new(ReceiverConfig { reorder_window: window, ..ReceiverConfig::default() })
+                .unwrap();
+            r.handle_datagram(Instant::ZERO, addr(2), &data(8), None);
+            assert_eq!(r.peer(), None, "window {window}");
+            assert!(r.poll_transmit(Instant::ZERO, &mut buf).is_none(), "window {window}");
+        }
+        // Segment 0 lost: a classic receiver ignores segment 3; a buffering one holds it,
+        // acknowledges it, and delivers it after segments 0..=2.
+        let mut classic = Receiver::new(ReceiverConfig::default()).unwrap();
+        classic.handle_datagram(Instant::ZERO, addr(2), &data(3), None);
+        assert_eq!(classic.peer(), None);
+        let mut r = Receiver::new(ReceiverConfig { reorder_window: 8, ..ReceiverConfig::default() }).unwrap();
+        r.handle_datagram(Instant::ZERO, addr(2), &data(3), None);
+        assert_eq!(r.peer(), Some(addr(2)));
+        assert!(r.poll_transmit(Instant::ZERO, &mut buf).is_some());
+        assert_eq!(Dialect::Binary.parse(&buf), Ok(Packet::Ack { seq: 3 }));
+        // Someone else's segment 0 is now foreign: the session belongs to the first sender.
+        r.handle_datagram(Instant::ZERO, addr(3), &data(0), None);
+        assert!(r.poll_transmit(Instant::ZERO, &mut buf).is_none());
+        for seq in 0..3 {
+            r.handle_datagram(Instant::ZERO, addr(2), &data(seq), None);
+        }
+        let mut delivered = 0;
+        while let Some(out) = r.poll_output() {
+            if let ReceiverOutput::Data(_) = out {
+                delivered += 1;
+            }
+        }
+        assert_eq!(delivered, 4);
+        assert_eq!(r.stats().segments, 4);
     }
 }

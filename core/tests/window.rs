@@ -153,6 +153,29 @@ fn selective_repeat_fast_retransmit_recovers_a_loss_without_a_timeout() {
 }
 
 #[test]
+fn selective_repeat_recovers_a_lost_first_segment_without_a_timeout() {
+    // Segment 0 opens a classic receiver's transfer, so losing it used to leave receiver 1
+    // silent until the initial timeout, and the shared window held every receiver there. A
+    // buffering receiver acknowledges what follows, which calls 0 lost a round trip later.
+    let c = SimConfig { policy: RtoPolicy::Fixed { timeout: Duration::from_secs(1) }, ..cfg(SR, 0.0, 2) };
+    let mut sim = Simulation::new(c).unwrap();
+    // The first window left when the simulation was made: take segment 0 to receiver 1 off
+    // the wire.
+    let first = sim
+        .trace()
+        .iter()
+        .find(|e| matches!(e.kind, EventKind::Send { .. }) && e.rx == Some(1) && e.seq == Some(0))
+        .and_then(|e| e.tx)
+        .expect("segment 0 sent to receiver 1");
+    assert!(sim.drop_in_flight(first));
+    let r = sim.run();
+    assert!(r.receivers.iter().all(|x| x.intact));
+    assert_eq!(r.totals.timeouts, 0, "recovered before the 1 s timer");
+    assert_eq!(r.totals.retransmissions, 1);
+    assert!(r.totals.delay_micros < 1_000_000, "{}", r.totals.delay_micros);
+}
+
+#[test]
 fn selective_repeat_catches_a_lost_retransmission_without_a_timeout() {
     // Segment 40 to receiver 1 is lost, and so is its fast retransmission: ACKs of segments
     // sent after that copy call it lost again, a round trip later, not a second later (given
