@@ -2,9 +2,9 @@
 //!
 //! - `cargo xtask test [--no-browser]`: the full check CI runs. Installs what is missing (the
 //!   wasm target, Trunk, the wasm-bindgen CLI, uftp for the namespaced bench, and unless
-//!   `--no-browser` Chromium with its driver), then runs fmt, clippy (host, and the web crate for wasm), the tests, the core's
-//!   wasm build, the web app's release build and the browser tests (`p2mp-e2e`, headless
-//!   Chromium against that build), stopping at the first failure.
+//!   `--no-browser` Chromium with its driver), then runs fmt, clippy (host, and the web crate
+//!   for wasm), the tests, the core's wasm build, the web app's release build and the browser
+//!   tests (`p2mp-e2e`, headless Chromium against that build), stopping at the first failure.
 //! - `cargo xtask web`: installs the web tools if missing and builds the web app into `dist/`.
 //! - `cargo xtask install [--no-browser]`: only the installs.
 //!
@@ -312,12 +312,14 @@ fn ensure_packages(r: &mut Runner, browser: bool) -> Result {
     r.run_env("apt-get", &args, &[("DEBIAN_FRONTEND", "noninteractive")])
 }
 
+/// Whether a file's permissions let someone run it (always true off Unix).
 #[cfg(unix)]
 fn executable(m: &fs::Metadata) -> bool {
     use std::os::unix::fs::PermissionsExt;
     m.permissions().mode() & 0o111 != 0
 }
 
+/// Whether a file's permissions let someone run it (always true off Unix).
 #[cfg(not(unix))]
 fn executable(_: &fs::Metadata) -> bool {
     true
