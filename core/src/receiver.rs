@@ -643,4 +643,40 @@ mod tests {
         assert_eq!(delivered, 4);
         assert_eq!(r.stats().segments, 4);
     }
+
+    #[test]
+    fn a_buffering_receiver_that_joins_inside_the_first_window_writes_nothing() {
+        // A server restarted while the client is still in its first window: the client already
+        // counts 0..3 as delivered and goes on from 3.
+        let data = |seq: u32| {
+            let mut d = Vec::new();
+            Dialect::Binary.emit(&Packet::Data { seq, payload: b"x" }, &mut d).unwrap();
+            d
+        };
+        let idle = Duration::from_secs(5);
+        let cfg = ReceiverConfig { reorder_window: 8, idle_timeout: Some(idle), ..ReceiverConfig::default() };
+        let mut r = Receiver::new(cfg).unwrap();
+        let mut buf = Vec::new();
+        let mut acks = Vec::new();
+        for seq in 3..20 {
+            r.handle_datagram(Instant::ZERO, addr(2), &data(seq), None);
+            while r.poll_transmit(Instant::ZERO, &mut buf).is_some() {
+                if let Ok(Packet::Ack { seq }) = Dialect::Binary.parse(&buf) {
+                    acks.push(seq);
+                }
+            }
+        }
+        // What it holds (3..=7) is acknowledged; nothing past its window, so the client's
+        // timers for 8.. run out and it declares this receiver failed.
+        assert_eq!(acks, (3..=7).collect::<Vec<u32>>());
+        let mut fin = Vec::new();
+        Dialect::Binary.emit(&Packet::Fin { seq: 20 }, &mut fin).unwrap();
+        r.handle_datagram(Instant::ZERO, addr(2), &fin, None);
+        assert!(!r.is_finished(), "segments 0..3 never came");
+        assert!(r.poll_transmit(Instant::ZERO, &mut buf).is_none(), "nothing in order to acknowledge");
+        r.handle_timeout(Instant::ZERO + idle);
+        let outputs: Vec<ReceiverOutput> = std::iter::from_fn(|| r.poll_output()).collect();
+        assert!(!outputs.iter().any(|o| matches!(o, ReceiverOutput::Data(_))), "{outputs:?}");
+        assert!(matches!(outputs.last(), Some(ReceiverOutput::Aborted { bytes: 0 })), "{outputs:?}");
+    }
 }
