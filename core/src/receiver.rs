@@ -5,7 +5,7 @@ use crate::rng::Rng;
 use crate::sender::Transmit;
 use crate::time::Instant;
 use crate::trace::{EventKind, Node, RejectReason, TraceEvent, TxId};
-use crate::wire::{Dialect, Packet, PacketKind};
+use crate::wire::{Dialect, Packet, PacketKind, NOTHING_IN_ORDER};
 use core::time::Duration;
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -315,9 +315,7 @@ impl Receiver {
                     self.reply(Packet::Ack { seq }, Some(seq));
                 } else {
                     self.not_in_sequence(now, k < self.next_seq, Some(seq), tx);
-                    if let Some(last) = self.next_seq.checked_sub(1) {
-                        // Last in-sequence segment; fits since it came off the wire.
-                        let last = last as u32;
+                    if let Some(last) = self.last_in_order() {
                         self.reply(Packet::Ack { seq: last }, Some(last));
                     }
                 }
@@ -346,8 +344,7 @@ impl Receiver {
                 // stop-and-wait sender never gets here: it never sends ahead.
                 self.stats.unexpected += 1;
                 self.event(now, EventKind::Reject { reason: RejectReason::Unexpected }, seg, tx);
-                if let Some(last) = self.next_seq.checked_sub(1) {
-                    let last = last as u32;
+                if let Some(last) = self.last_in_order() {
                     self.reply(Packet::Ack { seq: last }, Some(last));
                 }
             }
@@ -366,6 +363,18 @@ impl Receiver {
                 }
             }
             (_, Packet::Ack { .. }) => {}
+        }
+    }
+
+    /// The number to acknowledge as the last in-order segment (binary dialect): the one before
+    /// `next_seq`, or, for a buffering receiver that opened on a later segment and still
+    /// lacks segment 0, [`NOTHING_IN_ORDER`]. `None`: nothing to say (a classic receiver
+    /// always has segment 0 once it is receiving).
+    fn last_in_order(&self) -> Option<u32> {
+        match self.next_seq.checked_sub(1) {
+            // Fits: it came off the wire.
+            Some(last) => Some(last as u32),
+            None => (self.reorder > 0).then_some(NOTHING_IN_ORDER),
         }
     }
 
@@ -645,7 +654,7 @@ mod tests {
     }
 
     #[test]
-    fn a_buffering_receiver_that_joins_inside_the_first_window_writes_nothing() {
+    fn a_buffering_receiver_that_lacks_segment_0_says_so_and_takes_it_late() {
         // A server restarted while the client is still in its first window: the client already
         // counts 0..3 as delivered and goes on from 3.
         let data = |seq: u32| {
@@ -653,30 +662,41 @@ mod tests {
             Dialect::Binary.emit(&Packet::Data { seq, payload: b"x" }, &mut d).unwrap();
             d
         };
-        let idle = Duration::from_secs(5);
-        let cfg = ReceiverConfig { reorder_window: 8, idle_timeout: Some(idle), ..ReceiverConfig::default() };
+        let cfg = ReceiverConfig { reorder_window: 8, ..ReceiverConfig::default() };
         let mut r = Receiver::new(cfg).unwrap();
         let mut buf = Vec::new();
         let mut acks = Vec::new();
-        for seq in 3..20 {
-            r.handle_datagram(Instant::ZERO, addr(2), &data(seq), None);
+        let mut send = |r: &mut Receiver, d: &[u8], acks: &mut Vec<u32>| {
+            r.handle_datagram(Instant::ZERO, addr(2), d, None);
             while r.poll_transmit(Instant::ZERO, &mut buf).is_some() {
                 if let Ok(Packet::Ack { seq }) = Dialect::Binary.parse(&buf) {
                     acks.push(seq);
                 }
             }
+        };
+        for seq in 3..12 {
+            send(&mut r, &data(seq), &mut acks);
         }
-        // What it holds (3..=7) is acknowledged; nothing past its window, so the client's
-        // timers for 8.. run out and it declares this receiver failed.
-        assert_eq!(acks, (3..=7).collect::<Vec<u32>>());
+        // What it holds (3..=7) is acknowledged one by one; past its window it has no last
+        // in-order segment to name, and says so.
+        let mut expected: Vec<u32> = (3..=7).collect();
+        expected.extend([NOTHING_IN_ORDER; 4]);
+        assert_eq!(acks, expected);
+        acks.clear();
         let mut fin = Vec::new();
-        Dialect::Binary.emit(&Packet::Fin { seq: 20 }, &mut fin).unwrap();
-        r.handle_datagram(Instant::ZERO, addr(2), &fin, None);
+        Dialect::Binary.emit(&Packet::Fin { seq: 12 }, &mut fin).unwrap();
+        send(&mut r, &fin, &mut acks);
         assert!(!r.is_finished(), "segments 0..3 never came");
-        assert!(r.poll_transmit(Instant::ZERO, &mut buf).is_none(), "nothing in order to acknowledge");
-        r.handle_timeout(Instant::ZERO + idle);
-        let outputs: Vec<ReceiverOutput> = std::iter::from_fn(|| r.poll_output()).collect();
-        assert!(!outputs.iter().any(|o| matches!(o, ReceiverOutput::Data(_))), "{outputs:?}");
-        assert!(matches!(outputs.last(), Some(ReceiverOutput::Aborted { bytes: 0 })), "{outputs:?}");
+        assert_eq!(acks, [NOTHING_IN_ORDER]);
+        // The sender goes back to 0: everything held follows it out, in order.
+        acks.clear();
+        for seq in 0..12 {
+            send(&mut r, &data(seq), &mut acks);
+        }
+        let delivered =
+            std::iter::from_fn(|| r.poll_output()).filter(|o| matches!(o, ReceiverOutput::Data(_))).count();
+        assert_eq!(delivered, 12);
+        send(&mut r, &fin, &mut acks);
+        assert!(r.is_finished());
     }
 }

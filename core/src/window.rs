@@ -14,7 +14,7 @@ use crate::sender::{
 };
 use crate::time::Instant;
 use crate::trace::{EventKind, Node, RejectReason, TraceEvent, TransferTotals, TxId};
-use crate::wire::Packet;
+use crate::wire::{Packet, NOTHING_IN_ORDER};
 use core::time::Duration;
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
@@ -114,8 +114,9 @@ struct Peer {
     /// Segments sent (or about to be) that this receiver has not acknowledged: what the
     /// congestion window bounds (acknowledged segments beyond a hole are not in flight).
     unacked: u64,
-    /// The latest ACK that contradicts what this receiver is believed to hold (`j` while
-    /// `j + 1` counts as acknowledged), and how many times it came.
+    /// The segment the latest contradicting ACK says this receiver lacks (`j + 1` for an ACK
+    /// of `j` while `j + 1` counts as acknowledged; 0 for [`NOTHING_IN_ORDER`]), and how many
+    /// times it came.
     stale: Option<(u64, u8)>,
     /// Selective repeat: the latest transmission ([`Slot::order`]) acknowledged so far.
     max_order_acked: Option<u64>,
@@ -833,6 +834,10 @@ impl WindowSender {
                 self.tag(i, seg, None);
                 true
             }
+            // A buffering receiver that holds nothing in order: it lacks segment 0.
+            Packet::Ack { seq: NOTHING_IN_ORDER } if self.segments <= u64::from(u32::MAX) => {
+                self.on_lack(now, idx, 0)
+            }
             Packet::Ack { seq } if !self.fin => self.on_ack(now, idx, u64::from(seq)),
             // A buffering receiver answers a FIN behind a gap with its last in-order segment.
             Packet::Ack { seq } if self.peers[idx].fin_pending && u64::from(seq) + 1 < self.segments => {
@@ -1036,7 +1041,13 @@ impl WindowSender {
     /// false alarm costs retransmissions (the receiver answers the duplicates with its true
     /// position), never data. Returns whether the sender went back.
     fn on_contradiction(&mut self, now: Instant, idx: usize, j: u64) -> bool {
-        let r = j + 1;
+        self.on_lack(now, idx, j + 1)
+    }
+
+    /// Receiver `idx` says it lacks segment `r` (its last in-order segment is `r - 1`, or it
+    /// has none: `r` = 0): after [`FAST_RETRANSMIT_AFTER`] such answers, the credit from `r` on
+    /// is taken back. Returns whether it was.
+    fn on_lack(&mut self, now: Instant, idx: usize, r: u64) -> bool {
         if r + self.kept < self.base || r >= self.next {
             // Its payload is no longer in memory (more than a window back): nothing to resend.
             // The receiver then stalls and is declared failed by its timer, as without this.
@@ -1044,10 +1055,10 @@ impl WindowSender {
         }
         let p = &mut self.peers[idx];
         let n = match p.stale {
-            Some((s, n)) if s == j => n.saturating_add(1),
+            Some((s, n)) if s == r => n.saturating_add(1),
             _ => 1,
         };
-        p.stale = Some((j, n));
+        p.stale = Some((r, n));
         if n < FAST_RETRANSMIT_AFTER {
             return false;
         }

@@ -299,3 +299,37 @@ fn selective_repeat_through_copies_and_reordering_to_either_kind_of_receiver() {
         }
     }
 }
+
+#[test]
+fn windowed_senders_to_buffering_receivers_survive_a_lost_first_segment() {
+    // Buffering receivers (`p2mpserver --window`) answer go-back-n too. With DATA 0 lost, one
+    // acknowledges the segments after it one by one, which go-back-n reads as cumulative; past
+    // its window it answers NOTHING_IN_ORDER, and the sender goes back to 0. Selective repeat
+    // with a receiver window smaller than its own gets the same answers.
+    let cases = [
+        (Mode::GoBackN { window: 16 }, 16u32, 1u16),
+        (Mode::GoBackN { window: 16 }, 16, 2),
+        (Mode::GoBackN { window: 64 }, 64, 3),
+        (Mode::GoBackN { window: 64 }, 8, 2),
+        (Mode::SelectiveRepeat { window: 64 }, 8, 2),
+    ];
+    for (mode, window, receivers) in cases {
+        let c = SimConfig {
+            receiver_window: Some(window),
+            policy: RtoPolicy::Fixed { timeout: Duration::from_millis(200) },
+            ..cfg(mode, 0.0, receivers)
+        };
+        let mut sim = Simulation::new(c).unwrap();
+        let target = receivers - 1;
+        let first = sim
+            .trace()
+            .iter()
+            .find(|e| matches!(e.kind, EventKind::Send { .. }) && e.rx == Some(target) && e.seq == Some(0))
+            .and_then(|e| e.tx)
+            .expect("segment 0 sent");
+        assert!(sim.drop_in_flight(first));
+        let r = sim.run();
+        assert!(r.receivers.iter().all(|x| x.intact), "{mode:?} n = {receivers}: {:?}", r.receivers);
+        assert_eq!(r.totals.failed, 0, "{mode:?} n = {receivers}");
+    }
+}

@@ -17,6 +17,13 @@ use thiserror::Error;
 /// Largest UDP payload over IPv4 (65535 - 20 IP - 8 UDP).
 pub const MAX_UDP_PAYLOAD: usize = 65_507;
 
+/// Binary dialect: the ACK a buffering receiver sends for "my last in-order segment" while it
+/// has none, segment -1 in the field's 32-bit arithmetic. It opened its transfer on a later
+/// segment of the first window, and a windowed sender that took its ACKs of those for
+/// cumulative ones learns from this that segment 0 is missing. Never a real segment's number
+/// in a file of fewer than 2^32 segments; a classic sender never sends far enough ahead to get it.
+pub const NOTHING_IN_ORDER: u32 = u32::MAX;
+
 /// Which framing is on the wire.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
