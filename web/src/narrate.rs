@@ -5,6 +5,7 @@ use crate::geometry::fmt_micros;
 use crate::timeline::{Timeline, TimerSpan};
 use p2mp_core::trace::{EventKind, Node, RejectReason, TraceEvent};
 use p2mp_core::view::{Fate, Flight, TraceModel};
+use p2mp_core::wire::NOTHING_IN_ORDER;
 use p2mp_core::PacketKind;
 
 /// A node's short name: "client" or "server 2".
@@ -214,6 +215,9 @@ pub fn explain(model: &TraceModel, timeline: &Timeline, index: usize) -> String 
         }
         EventKind::Send { packet: PacketKind::Data, retx: false, .. } => {
             format!("The client sends {} to server {rx}.", segment(e.seq))
+        }
+        EventKind::Send { packet: PacketKind::Ack, .. } if e.seq == Some(NOTHING_IN_ORDER) => {
+            format!("Server {rx} has nothing in order yet: its ACK of segment -1 asks for segment 0.")
         }
         EventKind::Send { packet: PacketKind::Ack, .. } => {
             format!("Server {rx} acknowledges {}.", segment(e.seq))

@@ -328,3 +328,46 @@ fn windowed_mode_keeps_hundreds_on_the_wire() {
     assert!(n > 300, "{n} on the wire");
     assert!(unresolved >= n, "{unresolved} unresolved flights in the model, {n} in the simulator");
 }
+
+#[test]
+fn narration_reads_the_ack_of_nothing_in_order() {
+    // Go-back-n to a buffering receiver that lost segment 0 (a recorded native trace can show
+    // it; the page's own simulations pair each mode with its usual receiver).
+    use p2mp_core::sim::{SimConfig, Simulation};
+    let cfg = SimConfig {
+        receivers: 1,
+        file_size: 20_000,
+        mode: Mode::GoBackN { window: 16 },
+        receiver_window: Some(8),
+        loss: 0.0,
+        ..SimConfig::default()
+    };
+    let mut sim = Simulation::new(cfg).expect("config");
+    let first = sim
+        .trace()
+        .iter()
+        .find(|e| matches!(e.kind, EventKind::Send { .. }) && e.seq == Some(0))
+        .and_then(|e| e.tx)
+        .expect("segment 0 sent");
+    assert!(sim.drop_in_flight(first));
+    let r = sim.run();
+    assert!(r.receivers.iter().all(|x| x.intact));
+    let mut m = TraceModel::new();
+    let mut tl = crate::timeline::Timeline::default();
+    for e in sim.take_trace() {
+        tl.apply(&e);
+        m.push(e);
+    }
+    let i = m
+        .events
+        .iter()
+        .position(|e| {
+            matches!(e.kind, EventKind::Send { packet: PacketKind::Ack, .. })
+                && e.seq == Some(p2mp_core::wire::NOTHING_IN_ORDER)
+        })
+        .expect("the ACK of nothing in order");
+    assert_eq!(
+        explain(&m, &tl, i),
+        "Server 0 has nothing in order yet: its ACK of segment -1 asks for segment 0."
+    );
+}
