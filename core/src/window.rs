@@ -834,9 +834,11 @@ impl WindowSender {
                 self.tag(i, seg, None);
                 true
             }
-            // A buffering receiver that holds nothing in order: it lacks segment 0.
+            // A buffering receiver that holds nothing in order lacks segment 0: news only if
+            // the sender counts 0 as acknowledged by it (go-back-n reads ACKs as cumulative);
+            // otherwise 0's own timer and fast retransmit already cover it.
             Packet::Ack { seq: NOTHING_IN_ORDER } if self.segments <= u64::from(u32::MAX) => {
-                self.on_lack(now, idx, 0)
+                self.credits(idx, 0) && self.on_lack(now, idx, 0)
             }
             Packet::Ack { seq } if !self.fin => self.on_ack(now, idx, u64::from(seq)),
             // A buffering receiver answers a FIN behind a gap with its last in-order segment.
@@ -1312,6 +1314,15 @@ impl WindowSender {
     /// The payload of segment `k`, which must be in memory: `base - kept <= k < next`.
     fn payload(&self, k: u64) -> &[u8] {
         &self.buffers[(k + self.kept - self.base) as usize]
+    }
+
+    /// Whether segment `k` counts as acknowledged by receiver `idx`.
+    fn credits(&self, idx: usize, k: u64) -> bool {
+        let p = &self.peers[idx];
+        match self.mode {
+            Mode::GoBackN { .. } => p.cum > k,
+            _ => k < self.base || p.slots.get((k - self.base) as usize).is_some_and(|s| s.acked),
+        }
     }
 
     fn all_live_have(&self, k: u64) -> bool {

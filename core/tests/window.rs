@@ -331,5 +331,11 @@ fn windowed_senders_to_buffering_receivers_survive_a_lost_first_segment() {
         let r = sim.run();
         assert!(r.receivers.iter().all(|x| x.intact), "{mode:?} n = {receivers}: {:?}", r.receivers);
         assert_eq!(r.totals.failed, 0, "{mode:?} n = {receivers}");
+        // Its counts come out exact: each segment acknowledged once, whatever was taken back.
+        assert!(
+            r.receivers.iter().all(|x| x.report.acked == r.totals.segments),
+            "{mode:?} {:?}",
+            r.receivers
+        );
     }
 }
