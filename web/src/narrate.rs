@@ -35,7 +35,16 @@ fn reason_name(r: RejectReason) -> &'static str {
 }
 
 fn seq(e: &TraceEvent) -> String {
-    e.seq.map_or_else(String::new, |s| format!(" #{s}"))
+    e.seq.map_or_else(String::new, |s| format!(" #{}", number(s)))
+}
+
+/// A sequence number as shown: [`NOTHING_IN_ORDER`] is the ACK of segment -1.
+fn number(s: u32) -> String {
+    if s == NOTHING_IN_ORDER {
+        "-1".into()
+    } else {
+        s.to_string()
+    }
 }
 
 fn rx(e: &TraceEvent) -> String {
@@ -150,7 +159,7 @@ pub fn running_timer(timeline: &Timeline, rx: u16, seq: Option<u32>, t: u64) -> 
 }
 
 fn segment(seq: Option<u32>) -> String {
-    seq.map_or_else(|| "a segment".into(), |s| format!("segment {s}"))
+    seq.map_or_else(|| "a segment".into(), |s| format!("segment {}", number(s)))
 }
 
 fn resend_clause(timeline: &Timeline, rx: u16, seq: Option<u32>, t: u64) -> String {

@@ -370,4 +370,10 @@ fn narration_reads_the_ack_of_nothing_in_order() {
         explain(&m, &tl, i),
         "Server 0 has nothing in order yet: its ACK of segment -1 asks for segment 0."
     );
+    // The event list names it the same way, not as segment 4294967295.
+    assert!(
+        crate::narrate::describe(&m.events[i]).ends_with("ACK #-1 to the client"),
+        "{}",
+        crate::narrate::describe(&m.events[i])
+    );
 }
