@@ -137,6 +137,31 @@ struct Peer {
 }
 
 impl Peer {
+    /// Stamps a transmission of `k` on its slot (`base` is the window's first segment): its
+    /// timer, and its place in the send order, so that only ACKs of what goes out after this
+    /// copy may call it lost (again). `selective`: also listed for those ACKs to count.
+    fn stamp_send(
+        &mut self,
+        k: u64,
+        base: u64,
+        now: Instant,
+        deadline: Instant,
+        retx: bool,
+        selective: bool,
+    ) {
+        let order = self.sends;
+        self.sends += 1;
+        let slot = &mut self.slots[(k - base) as usize];
+        slot.sent_at = Some(now);
+        slot.deadline = Some(deadline);
+        slot.retransmitted |= retx;
+        slot.later_acks = 0;
+        slot.order = order;
+        if selective {
+            self.note_sent(k, order, base);
+        }
+    }
+
     /// Records a selective-repeat transmission of `k` (`base` is the window's first segment).
     fn note_sent(&mut self, k: u64, order: u64, base: u64) {
         self.sent.push_back((k, order));
@@ -522,16 +547,8 @@ impl WindowSender {
             } else {
                 match self.mode {
                     Mode::SelectiveRepeat { .. } | Mode::StopAndWait => {
-                        let slot = &mut p.slots[(k - self.base) as usize];
-                        slot.sent_at = Some(now);
-                        slot.deadline = Some(deadline);
-                        slot.retransmitted |= retx;
-                        slot.later_acks = 0;
-                        slot.order = p.sends;
-                        p.sends += 1;
-                        if matches!(self.mode, Mode::SelectiveRepeat { .. }) {
-                            p.note_sent(k, p.sends - 1, self.base);
-                        }
+                        let selective = matches!(self.mode, Mode::SelectiveRepeat { .. });
+                        p.stamp_send(k, self.base, now, deadline, retx, selective);
                     }
                     Mode::GoBackN { .. } => {
                         if p.deadline.is_none() {
@@ -626,18 +643,9 @@ impl WindowSender {
                     }
                 }
                 _ => {
-                    let slot = &mut p.slots[(k - self.base) as usize];
-                    slot.sent_at = Some(now);
-                    slot.deadline = Some(deadline);
-                    slot.retransmitted |= retx;
-                    // Resent to it too (its own timer may not have fired): only ACKs of what
-                    // goes out after this copy may call it lost again.
-                    slot.later_acks = 0;
-                    slot.order = p.sends;
-                    p.sends += 1;
-                    if matches!(self.mode, Mode::SelectiveRepeat { .. }) {
-                        p.note_sent(k, p.sends - 1, self.base);
-                    }
+                    // Resent to it too (its own timer may not have fired).
+                    let selective = matches!(self.mode, Mode::SelectiveRepeat { .. });
+                    p.stamp_send(k, self.base, now, deadline, retx, selective);
                 }
             }
             if retx {
@@ -1326,10 +1334,9 @@ impl WindowSender {
     }
 
     fn all_live_have(&self, k: u64) -> bool {
-        self.peers.iter().filter(|p| p.outcome == Outcome::Active).all(|p| match self.mode {
-            Mode::GoBackN { .. } => p.cum > k,
-            _ => p.slots.get((k - self.base) as usize).is_some_and(|s| s.acked),
-        })
+        (0..self.peers.len())
+            .filter(|&i| self.peers[i].outcome == Outcome::Active)
+            .all(|i| self.credits(i, k))
     }
 
     fn start_fin(&mut self) {
